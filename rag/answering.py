@@ -1,0 +1,47 @@
+"""The interchangeable answer step: every mode takes an `AnswerRequest` and returns an `Answer`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from rag.retrieval import Snapshot
+from rag.schema import Answer, Passage
+
+ABSTAIN_TEXT = "The articles don't answer this. The closest passages I found are listed below."
+
+
+@dataclass
+class AnswerRequest:
+    question: str  # as the user typed it
+    query: str  # standalone search query (the question, or a follow-up made standalone)
+    passages: list[Passage]
+    query_vector: np.ndarray
+    snapshot: Snapshot
+    history: list[str] = field(default_factory=list)  # earlier user questions, oldest first
+    timings: dict[str, float] = field(default_factory=dict)  # seconds spent before the answer step
+
+
+class Answerer(Protocol):
+    name: str
+
+    def warm_up(self) -> None: ...
+
+    def answer(self, request: AnswerRequest) -> Answer: ...
+
+    def stream(self, request: AnswerRequest) -> Iterator[str | Answer]:
+        """Text pieces as they are produced, then the final Answer."""
+        ...
+
+
+def make_answerer(config, embedder) -> Answerer:
+    """The answerer for `config.answer_mode`."""
+    from rag.errors import ConfigError
+    from rag.extractive import ExtractiveAnswerer
+
+    if config.answer_mode == "extractive":
+        return ExtractiveAnswerer(config)
+    raise ConfigError(f"unknown answer mode {config.answer_mode!r}; use extractive")

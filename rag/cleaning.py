@@ -1,0 +1,317 @@
+"""Turn a scraped news page into clean stories: strip web debris, keep every sentence of reporting.
+
+Why our own code: trafilatura handles HTML, but these pages arrive as text already flattened by a
+scraper (menus, share buttons and headline lists sit on their own lines, ads inside paragraphs).
+The main story is found as the densest run of prose lines (body-text extraction, Finn et al. 2001);
+a "Related articles" section is split into separate stories so that citations name the right one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+# Prose lines earn their word count above this; shorter lines (menus, bylines, captions) cost.
+_BODY_MIN_WORDS = 12
+_BODY_BASELINE = 10
+_SHORT_LINE_COST = 3
+_REPEATED_KEEP_MIN_WORDS = 20
+_RELATED_MIN_WORDS = 50  # a repeated line this long is a real (duplicated) paragraph
+
+_RELATED_MARKER = re.compile(
+    r"^\s*(related (articles|stories|news|posts|reads?)|more (stories|articles|news)|"
+    r"you may also like|recommended( for you)?|read next|also read)\s*:?\s*$",
+    re.I,
+)
+_BOILERPLATE_WORDS = re.compile(
+    r"\b(whatsapp|telegram|subscribe|subscription|newsletter|advertisement|sponsored|share|"
+    r"follow us|comments?|sign (up|in)|log ?in|download|click here|read more|cookie|"
+    r"hashtags|all rights reserved|copyright|enquiry|call us|scroll to continue|avatar)\b",
+    re.I,
+)
+# Debris inside a line of prose. Each pattern sits between sentences, never inside one.
+_INLINE_DEBRIS = [
+    # "…to Biarritz. Advertisement 'Glad to…'" → drop the ad label between sentences.
+    re.compile(r"(?:(?<=[.!?’'\"”…])|^)\s*Advertisement(?:\s*·\s*Scroll to continue)?(?=\s+[A-Z‘'\"“]|\s*$)"),
+    # "Photo: TNS India has…" → a photo credit is one agency-like token (upper case or known name).
+    re.compile(
+        r"(?:(?<=[.!?’'\"”])|^)\s*(?:Photo|Image|Picture)(?: credit)?:\s*"
+        r"(?:[A-Z]{2,}(?:/[A-Z][\w]+)?|Reuters|Getty Images|Bloomberg|Xinhua|Handout)(?=\s+[A-Z])"
+    ),
+    re.compile(r"\s*\((?:Courtesy|Photo|Image|Source|File photo)\s*:[^)]*\)"),
+]
+_MONTHS = (
+    "January|February|March|April|May|June|July|August|September|October|November|December|"
+    "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+)
+_MONTH_NUM = {m.lower()[:3]: i for i, m in enumerate(_MONTHS.split("|")[:12], start=1)}
+_DATE_PATTERNS = [
+    (re.compile(r"\b((?:19|20)\d\d)-(\d\d)-(\d\d)\b"), "ymd"),
+    (re.compile(rf"\b({_MONTHS})\.? (\d{{1,2}}),? ((?:19|20)\d\d)\b"), "mdy"),
+    (re.compile(rf"\b(\d{{1,2}}) ({_MONTHS})\.?,? ((?:19|20)\d\d)\b"), "dmy"),
+    (re.compile(rf"^\s*({_MONTHS}) ((?:19|20)\d\d)\s*$"), "my"),
+]
+_HEADER_FIELD = re.compile(r"^\s*(title|date|published|publisher|source|url|author)\s*:\s*(.+?)\s*$", re.I)
+_DOMAIN = re.compile(r"\b([A-Za-z][\w-]*\.(?:com|eu|in|org|net|co\.uk|news|asia))\b")
+_TIME_AGO = re.compile(r"^\s*\d+\s+(minutes?|hours?|days?|weeks?)\s+ago\s*$", re.I)
+_WORD = re.compile(r"[A-Za-z0-9’'$%-]+")
+
+
+@dataclass
+class Story:
+    title: str
+    paragraphs: list[str]
+    publisher: str = ""
+    date: str = ""
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+
+@dataclass
+class _Meta:
+    title: str = ""
+    date: str = ""
+    publisher: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def clean_page(raw: str, *, title: str = "", date: str = "", publisher: str = "") -> list[Story]:
+    """Clean one page into its stories: the main story first, then any related stories.
+
+    `title`, `date` and `publisher` come from the caller when the format carries them (HTML
+    metadata, Markdown front matter) and win over what the text suggests.
+    """
+    text, header = _strip_header(_normalise(raw))
+    meta = _Meta(
+        title=title or header.get("title", ""),
+        date=_normalise_date(date or header.get("date", "") or header.get("published", "")),
+        publisher=publisher or header.get("publisher", "") or header.get("source", ""),
+    )
+    lines = text.split("\n")
+    marker = next((i for i, ln in enumerate(lines) if _RELATED_MARKER.match(ln)), None)
+    main_lines = lines if marker is None else lines[:marker]
+    stories = []
+    main = _main_story(main_lines, lines, meta)
+    if main is not None:
+        stories.append(main)
+    if marker is not None:
+        stories.extend(_related_stories(lines[marker + 1 :]))
+    return stories
+
+
+def _normalise(raw: str) -> str:
+    raw = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ").replace("\ufeff", "")
+    raw = re.sub(r"[ \t]+", " ", raw)
+    return "\n".join(line.strip() for line in raw.split("\n"))
+
+
+def _strip_header(text: str) -> tuple[str, dict[str, str]]:
+    """Markdown front matter (--- key: value ---) or leading `Title:`/`Date:` lines."""
+    header: dict[str, str] = {}
+    lines = text.split("\n")
+    if lines and lines[0] == "---" and "---" in lines[1:]:
+        end = lines.index("---", 1)
+        for ln in lines[1:end]:
+            key, _, value = ln.partition(":")
+            if value.strip():
+                header[key.strip().lower()] = value.strip().strip("\"'")
+        return "\n".join(lines[end + 1 :]), header
+    i = 0
+    while i < len(lines) and (not lines[i] or _HEADER_FIELD.match(lines[i])):
+        m = _HEADER_FIELD.match(lines[i])
+        if m:
+            header[m.group(1).lower()] = m.group(2)
+        i += 1
+    if header:
+        return "\n".join(lines[i:]), header
+    return text, header
+
+
+def _markdown_to_text(line: str) -> str:
+    line = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", line)  # images
+    line = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", line)  # links keep their text
+    line = re.sub(r"^#{1,6}\s+", "", line)
+    line = re.sub(r"(\*\*|__)(.+?)\1", r"\2", line)
+    return line.strip()
+
+
+def _words(line: str) -> int:
+    return len(_WORD.findall(line))
+
+
+def _strip_inline_debris(line: str) -> str:
+    for pattern in _INLINE_DEBRIS:
+        line = pattern.sub("", line)
+    return re.sub(r"\s{2,}", " ", line).strip()
+
+
+def _is_body(line: str) -> bool:
+    n = _words(line)
+    if n < _BODY_MIN_WORDS:
+        return False
+    ends_like_prose = bool(re.search(r"[.!?:;’'\"”…)]$", line))
+    return ends_like_prose or n >= 20
+
+
+def _is_headline(line: str) -> bool:
+    n = _words(line)
+    if not 3 <= n <= 24 or line.endswith((".", ",", ":", ";")):
+        return False
+    if _BOILERPLATE_WORDS.search(line) or _TIME_AGO.match(line) or _find_date(line):
+        return False
+    return not line.startswith(("-", "•", "+", "©"))
+
+
+def _main_story(lines: list[str], page_lines: list[str], meta: _Meta) -> Story | None:
+    lines = [_markdown_to_text(_strip_inline_debris(ln)) for ln in lines]
+    counts = Counter(ln for ln in lines if ln)
+    # Score lines, then take the best-scoring contiguous run: the article body.
+    scores = []
+    for ln in lines:
+        if not ln:
+            scores.append(0.0)
+        elif _is_body(ln):
+            scores.append(float(_words(ln) - _BODY_BASELINE))
+        else:
+            scores.append(-float(_SHORT_LINE_COST))
+    start, end = _max_run(scores)
+    if start is None:
+        # No prose-length line at all (a note of short lines): keep whatever is not debris.
+        kept = [ln for ln in lines if ln and not _BOILERPLATE_WORDS.search(ln)]
+        if not kept:
+            return None
+        start, end = lines.index(kept[0]), len(lines) - 1 - lines[::-1].index(kept[-1])
+    title = meta.title or _title_before(lines, start)
+    paragraphs: list[str] = []
+    seen: set[str] = set()
+    for i in range(start, end + 1):
+        ln = lines[i]
+        if not ln or ln in seen or ln == title:
+            continue
+        repeated = counts[ln] > 1
+        if _is_body(ln):
+            if repeated and _words(ln) < _REPEATED_KEEP_MIN_WORDS:
+                continue  # a link card or teaser shown twice, not reporting
+            paragraphs.append(ln)
+        elif not repeated and (_is_section_heading(ln, lines, i) or scores[start] < 0):
+            paragraphs.append(ln)
+        seen.add(ln)
+    if not paragraphs:
+        return None
+    body_span = set(range(start, end + 1))
+    outside = [ln for i, ln in enumerate(page_lines) if i not in body_span]
+    return Story(
+        title=title or _fallback_title(paragraphs),
+        paragraphs=paragraphs,
+        publisher=meta.publisher or _publisher_from(outside),
+        date=meta.date or _date_from(outside),
+    )
+
+
+def _max_run(scores: list[float]) -> tuple[int | None, int]:
+    best, best_span = 0.0, (None, -1)
+    run, run_start = 0.0, 0
+    for i, s in enumerate(scores):
+        if run <= 0:
+            run, run_start = 0.0, i
+        run += s
+        if run > best:
+            best, best_span = run, (run_start, i)
+    return best_span
+
+
+def _next_nonblank(lines: list[str], i: int) -> str:
+    return next((ln for ln in lines[i + 1 :] if ln), "")
+
+
+def _is_section_heading(line: str, lines: list[str], i: int) -> bool:
+    """A short line inside the body is kept when it heads the prose that follows it."""
+    return (
+        _words(line) <= 12
+        and not _BOILERPLATE_WORDS.search(line)
+        and not _find_date(line)
+        and _is_body(_next_nonblank(lines, i))
+    )
+
+
+def _title_before(lines: list[str], start: int) -> str:
+    for ln in reversed(lines[max(0, start - 8) : start]):
+        if ln and _is_headline(ln):
+            return ln
+    return ""
+
+
+def _fallback_title(paragraphs: list[str]) -> str:
+    first = paragraphs[0]
+    words = first.split()
+    return " ".join(words[:12]) + ("…" if len(words) > 12 else "")
+
+
+def _find_date(line: str) -> str:
+    for pattern, kind in _DATE_PATTERNS:
+        m = pattern.search(line)
+        if not m:
+            continue
+        g = m.groups()
+        if kind == "ymd":
+            return f"{g[0]}-{g[1]}-{g[2]}"
+        if kind == "mdy":
+            return f"{g[2]}-{_MONTH_NUM[g[0].lower()[:3]]:02d}-{int(g[1]):02d}"
+        if kind == "dmy":
+            return f"{g[2]}-{_MONTH_NUM[g[1].lower()[:3]]:02d}-{int(g[0]):02d}"
+        return f"{g[1]}-{_MONTH_NUM[g[0].lower()[:3]]:02d}"
+    return ""
+
+
+def _normalise_date(value: str) -> str:
+    return _find_date(value) or value.strip()
+
+
+def _date_from(lines: list[str]) -> str:
+    """A date printed around the story (dateline, "Published" line), never one from the prose."""
+    labelled = [ln for ln in lines if re.match(r"^\s*(date|published|updated)\b", ln, re.I)]
+    for ln in labelled + [ln for ln in lines if ln and _words(ln) <= 8]:
+        found = _find_date(ln)
+        if found:
+            return found
+    return ""
+
+
+def _publisher_from(lines: list[str]) -> str:
+    for ln in lines:
+        m = _DOMAIN.search(ln)
+        if m and _words(ln) <= 6:
+            return m.group(1)
+    return ""
+
+
+def _related_stories(lines: list[str]) -> list[Story]:
+    """Each related story is a headline followed by prose; "- Publisher" sits above the headline."""
+    lines = [_strip_inline_debris(ln) for ln in lines]
+    stories: list[Story] = []
+    current: Story | None = None
+    pending_meta: list[str] = []
+    for i, ln in enumerate(lines):
+        if not ln:
+            continue
+        if _is_headline(ln) and _is_body(_next_nonblank(lines, i)):
+            current = Story(title=ln, paragraphs=[], publisher=_meta_publisher(pending_meta))
+            stories.append(current)
+            pending_meta = []
+        elif _is_body(ln) and current is not None:
+            current.paragraphs.append(ln)
+        else:
+            pending_meta.append(ln)
+    # Headline lists ("Also read", "Entertainment") pair a title with a longer title: not a story.
+    return [s for s in stories if sum(_words(p) for p in s.paragraphs) >= _RELATED_MIN_WORDS]
+
+
+def _meta_publisher(meta_lines: list[str]) -> str:
+    for ln in reversed(meta_lines):
+        if ln.startswith("- ") and _words(ln) <= 6:
+            return ln[2:].strip()
+    named = [ln for ln in meta_lines if not _TIME_AGO.match(ln) and _words(ln) <= 6]
+    return named[-1] if named else ""

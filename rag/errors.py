@@ -1,0 +1,25 @@
+"""Errors a user can act on. Each message says what went wrong and what to do."""
+
+
+class RagError(Exception):
+    """Base class: the CLI prints these without a traceback and exits non-zero."""
+
+
+class ConfigError(RagError):
+    pass
+
+
+class QuestionError(RagError, ValueError):
+    """Empty, whitespace-only or over-long question."""
+
+
+class CorpusError(RagError):
+    """Missing or empty seeds folder, unreadable or undecodable file."""
+
+
+class IndexCorruptError(RagError):
+    """The index folder exists but cannot be opened."""
+
+
+class DocumentNotFound(RagError, KeyError):
+    pass

@@ -1,0 +1,178 @@
+"""The embedded default answer: pick the sentences that answer the question, cite each one.
+
+No language model: every word of the answer is a sentence from an article, so a citation always
+points at text that really says it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.answering import ABSTAIN_TEXT, AnswerRequest
+from rag.config import Config
+from rag.evidence import AnswerType, expected_type, has_type
+from rag.lexical import terms
+from rag.schema import Answer, Citation, Passage
+from rag.store import SentenceRow
+
+# Sentence score = dense cosine + lexical coverage of the question's (IDF-weighted) terms,
+# plus a small prior for the passage's retrieval rank.
+W_DENSE = 0.55
+W_LEXICAL = 0.45
+W_RANK = 0.05
+# Weakest best-sentence score still answered: calibrated on eval/dev_qa.jsonl (see eval/README.md).
+ABSTAIN_BELOW = 0.42
+# Another sentence joins the answer when it scores this close to the best one...
+JOIN_RATIO = 0.85
+# ...and does not restate a chosen sentence (cosine of the two sentences' vectors).
+SAME_FACT_COSINE = 0.72
+MIN_WORDS = 6
+_QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "tell", "describ", "explain", "say", "said", "articl", "accord"}
+_NAMED = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][a-zA-Z]+|[A-Z]{2,})\b")
+
+
+@dataclass
+class Candidate:
+    row: SentenceRow
+    passage: Passage
+    vector: np.ndarray
+    dense: float
+    lexical: float
+    score: float
+
+
+class ExtractiveAnswerer:
+    name = "extractive"
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    def warm_up(self) -> None:
+        terms("warm up")  # loads the stemmer and stopword list
+
+    def stream(self, request: AnswerRequest) -> Iterator[str | Answer]:
+        answer = self.answer(request)
+        yield answer.text
+        yield answer
+
+    def answer(self, request: AnswerRequest) -> Answer:
+        t0 = time.perf_counter()
+        snap = request.snapshot
+        answer = Answer(text="", citations=[], abstained=True, question=request.question,
+                        query=request.query, passages=request.passages, mode_used=self.name)
+        missing = _unknown_names(request.question, snap)
+        if missing:
+            answer.text = ABSTAIN_TEXT
+            answer.notes.append(f"The articles never mention {', '.join(missing)}.")
+            return answer
+        candidates = self._candidates(request)
+        kind = expected_type(request.question)
+        typed = [c for c in candidates if has_type(c.row.text, kind)]
+        best = typed[0] if typed else None
+        if best is None or best.score < ABSTAIN_BELOW:
+            answer.text = ABSTAIN_TEXT
+            if candidates and best is None:
+                answer.notes.append(f"No passage gives the {kind.value} the question asks for.")
+            else:
+                answer.notes.append("The evidence found is too weak to answer from.")
+            answer.timings["answer"] = time.perf_counter() - t0
+            return answer
+
+        chosen = [best]
+        for c in candidates:
+            if len(chosen) >= self.config.max_answer_sentences or c.score < JOIN_RATIO * best.score:
+                break
+            if c is best or c.lexical == 0:
+                continue
+            if any(float(c.vector @ o.vector) >= SAME_FACT_COSINE for o in chosen):
+                continue  # the same fact from another article: state it once, from the best source
+            chosen.append(c)
+        answer.text, answer.citations = _compose(chosen, snap)
+        answer.abstained = False
+        answer.timings["answer"] = time.perf_counter() - t0
+        return answer
+
+    def _candidates(self, request: AnswerRequest) -> list[Candidate]:
+        """Sentences of the retrieved passages, scored against the question, best first."""
+        snap = request.snapshot
+        doc_order = list(dict.fromkeys(p.chunk.doc_id for p in request.passages))
+        rows, vectors = snap.store.sentences(doc_order)
+        q_terms = [t for t in dict.fromkeys(terms(request.query)) if t not in _QUESTION_WORDS]
+        weights = {t: snap.lexical.idf(t) for t in q_terms}
+        total = sum(weights.values()) or 1.0
+        out: list[Candidate] = []
+        for row, vec in zip(rows, vectors):
+            passage = _passage_holding(row, request.passages)
+            if passage is None or len(row.text.split()) < MIN_WORDS:
+                continue
+            present = set(terms(row.text))
+            lexical = sum(w for t, w in weights.items() if t in present) / total
+            dense = float(vec @ request.query_vector)
+            score = W_DENSE * dense + W_LEXICAL * lexical + W_RANK / passage.rank
+            out.append(Candidate(row, passage, vec, dense, lexical, score))
+        out.sort(key=lambda c: -c.score)
+        return out
+
+
+def _passage_holding(row: SentenceRow, passages: list[Passage]) -> Passage | None:
+    """The best-ranked passage that holds most of the sentence."""
+    for p in passages:
+        c = p.chunk
+        if c.doc_id == row.doc_id and min(c.end, row.end) - max(c.start, row.start) >= 0.5 * (row.end - row.start):
+            return p
+    return None
+
+
+def _unknown_names(question: str, snap) -> list[str]:
+    """Proper names in the question that no indexed article contains (names are not paraphrased)."""
+    missing = []
+    for name in _NAMED.findall(question):
+        stems = terms(name)
+        if stems and not any(snap.lexical.known(s) for s in stems):
+            missing.append(name)
+    return missing
+
+
+def _cite(text: str, n: int) -> str:
+    """Put the marker inside the sentence's final full stop: "…components [1]."."""
+    text = text.strip()
+    if text and text[-1] in ".!?" and (len(text) < 2 or text[-2] not in "'\"’”"):
+        return f"{text[:-1]} [{n}]{text[-1]}"
+    return f"{text} [{n}]"
+
+
+def _compose(chosen: list[Candidate], snap) -> tuple[str, list[Citation]]:
+    # Readable order: stories in the order they were first chosen, sentences in article order.
+    story_order = list(dict.fromkeys(c.row.doc_id for c in chosen))
+    ordered = sorted(chosen, key=lambda c: (story_order.index(c.row.doc_id), c.row.start))
+    citations: list[Citation] = []
+    parts: list[str] = []
+    for c in ordered:
+        doc = snap.documents.get(c.row.doc_id)
+        n = len(citations) + 1
+        citations.append(
+            Citation(
+                n=n,
+                doc_id=c.row.doc_id,
+                title=doc.title if doc else c.passage.chunk.title,
+                source=doc.source if doc else "",
+                snippet=c.row.text,
+                start=c.row.start,
+                end=c.row.end,
+                score=round(c.score, 4),
+                publisher=doc.publisher if doc else "",
+                date=doc.date if doc else "",
+                context=c.passage.chunk.text,
+                context_start=c.passage.chunk.start,
+            )
+        )
+        parts.append(_cite(c.row.text, n))
+    return " ".join(parts), citations
+
+
+__all__ = ["ExtractiveAnswerer", "AnswerType"]

@@ -1,0 +1,191 @@
+"""Bring the index in line with a corpus folder: embed only new or changed documents.
+
+Every fallible step (reading, decoding, cleaning, chunking, embedding) runs before the store is
+touched, so a bad file or a crash leaves the previous index as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.chunking import Chunker
+from rag.config import Config
+from rag.embeddings import Embedder
+from rag.errors import CorpusError
+from rag.loaders import content_hash, corpus_files, parse, read_bytes
+from rag.schema import Chunk, Document, IndexReport
+from rag.sentences import sentence_spans
+from rag.store import SCHEMA_VERSION, DocRecord, Manifest, Store
+
+log = logging.getLogger(__name__)
+
+# Sentences shorter than this carry no answer (headings, "Then there's Russia.").
+MIN_SENTENCE_CHARS = 20
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One article file's bytes, from disk or from an upload."""
+
+    source: str  # name relative to the corpus folder; shown in citations
+    data: bytes
+    suffix: str
+    digest: str = ""  # content hash when already known (files kept as they are)
+
+
+def read_folder(folder: Path, max_bytes: int) -> list[SourceFile]:
+    return [
+        SourceFile(str(p.relative_to(folder)), read_bytes(p, max_bytes), p.suffix)
+        for p in corpus_files(folder)
+    ]
+
+
+def index_settings(config: Config, embedder: Embedder) -> dict:
+    """What the stored vectors depend on; any change forces a full rebuild."""
+    return {
+        "schema": SCHEMA_VERSION,
+        "embed_model": embedder.name,
+        "chunk_tokens": config.chunk_tokens,
+        "chunk_overlap": config.chunk_overlap,
+    }
+
+
+def embedding_text(chunk: Chunk) -> str:
+    # The title gives every chunk its story's context ("he said" → which story); it costs ~15 tokens.
+    return f"{chunk.title}\n{chunk.text}" if chunk.title else chunk.text
+
+
+class Indexer:
+    def __init__(self, config: Config, embedder: Embedder) -> None:
+        self.config = config
+        self.embedder = embedder
+        self.chunker = Chunker(config.chunk_tokens, config.chunk_overlap)
+
+    def sync(
+        self,
+        store: Store | None,
+        files: list[SourceFile],
+        *,
+        remove_missing: bool = True,
+        progress: Callable[[str], None] | None = None,
+    ) -> tuple[Store, IndexReport]:
+        """Index `files` into `store` (or a new generation when there is none or settings changed).
+
+        With remove_missing=False (uploads), documents from files not listed are kept.
+        Returns the live store and what changed.
+        """
+        t0 = time.perf_counter()
+        settings = index_settings(self.config, self.embedder)
+        fresh = store is None or store.manifest().settings != settings
+        old = Manifest(settings=settings) if fresh else store.manifest()
+        old_chunks = [] if fresh else store.chunks()
+
+        by_source = {f.source: f for f in files}
+        if len(by_source) != len(files):
+            raise CorpusError("two files share one name; rename one of them")
+        changed: dict[str, tuple[str, list[Document]]] = {}
+        for f in files:
+            digest = f.digest or content_hash(f.data)
+            if old.files.get(f.source, {}).get("hash") == digest:
+                continue
+            docs = parse(f.source, f.data, f.suffix)  # raises CorpusError naming the file
+            changed[f.source] = (digest, docs)
+        removed_sources = [s for s in old.files if s not in by_source] if remove_missing else []
+
+        new_docs = [d for _, docs in changed.values() for d in docs]
+        new_chunks = [c for d in new_docs for c in self.chunker.split(d)]
+        sent_ids, sent_docs, sent_spans, sent_texts = [], [], [], []
+        for d in new_docs:
+            for k, (s, e) in enumerate(sentence_spans(d.text)):
+                if e - s >= MIN_SENTENCE_CHARS:
+                    sent_ids.append(f"{d.doc_id}:{d.content_hash[:8]}:s{k}")
+                    sent_docs.append(d.doc_id)
+                    sent_spans.append((s, e))
+                    sent_texts.append(d.text[s:e])
+        if progress and new_chunks:
+            progress(f"embedding {len(new_chunks)} chunks and {len(sent_texts)} sentences")
+        chunk_vecs = self.embedder.embed([embedding_text(c) for c in new_chunks])
+        sent_vecs = self.embedder.embed(sent_texts)
+
+        # Nothing has touched the store up to here. From now on: add new rows, publish the
+        # tables, then delete stale rows (rows not in the chunk table are ignored by retrieval).
+        target = Store.create(self.config.index_dir, self.config.collection) if fresh else store
+        try:
+            manifest = Manifest(settings=settings, files=dict(old.files), documents=dict(old.documents))
+            stale_sources = set(removed_sources) | set(changed)
+            stale_docs = {d for s in stale_sources for d in old.files.get(s, {}).get("doc_ids", [])}
+            stale_chunks = [cid for d in stale_docs for cid in old.documents[d].chunk_ids]
+            stale_sents = [sid for d in stale_docs for sid in old.documents[d].sentence_ids]
+            for s in stale_sources:
+                manifest.files.pop(s, None)
+            for d in stale_docs:
+                manifest.documents.pop(d, None)
+            for source, (digest, docs) in changed.items():
+                for d in docs:
+                    owner = next((s for s, f in manifest.files.items() if d.doc_id in f["doc_ids"]), None)
+                    if owner is not None:
+                        raise CorpusError(f"{source}: document id {d.doc_id!r} is already used by {owner}; rename the file")
+                manifest.files[source] = {"hash": digest, "doc_ids": [d.doc_id for d in docs]}
+            chunk_ids_by_doc: dict[str, list[str]] = {}
+            for c in new_chunks:
+                chunk_ids_by_doc.setdefault(c.doc_id, []).append(c.chunk_id)
+            sent_ids_by_doc: dict[str, list[str]] = {}
+            for sid, d in zip(sent_ids, sent_docs):
+                sent_ids_by_doc.setdefault(d, []).append(sid)
+            for d in new_docs:
+                manifest.documents[d.doc_id] = DocRecord(
+                    doc_id=d.doc_id,
+                    title=d.title,
+                    source=d.source,
+                    publisher=d.publisher,
+                    date=d.date,
+                    content_hash=d.content_hash,
+                    chars=len(d.text),
+                    chunk_ids=chunk_ids_by_doc.get(d.doc_id, []),
+                    sentence_ids=sent_ids_by_doc.get(d.doc_id, []),
+                )
+            kept_chunks = [c for c in old_chunks if c.doc_id not in stale_docs]
+            all_chunks = kept_chunks + new_chunks
+
+            if new_chunks:
+                target.add_chunks(new_chunks, chunk_vecs)
+            if sent_ids:
+                target.add_sentences(sent_ids, sent_docs, sent_spans, sent_texts, sent_vecs)
+            if changed or removed_sources or fresh:
+                target.write_tables(manifest, all_chunks)
+            if fresh:
+                target.publish(self.config.index_dir)
+            elif stale_chunks or stale_sents:
+                target.delete(stale_chunks, stale_sents)
+        except BaseException:
+            if fresh:
+                target.discard()
+            raise
+
+        report = IndexReport(
+            added=sorted(s for s in changed if s not in old.files),
+            updated=sorted(s for s in changed if s in old.files),
+            removed=sorted(removed_sources),
+            unchanged=len(files) - len(changed),
+            chunks_embedded=len(new_chunks),
+            documents=len(manifest.documents),
+            chunks=len(all_chunks),
+            seconds=time.perf_counter() - t0,
+        )
+        log.info("index: %s", report)
+        return target, report
+
+    def rebuild(self, files: list[SourceFile], progress: Callable[[str], None] | None = None) -> tuple[Store, IndexReport]:
+        """Index everything into a new generation; the old one stays live until this succeeds."""
+        return self.sync(None, files, progress=progress)
+
+    def remove(self, store: Store, sources: Iterable[str]) -> tuple[Store, IndexReport]:
+        """Drop the given files' documents; the other files count as unchanged (no bytes needed)."""
+        manifest = store.manifest()
+        drop = set(sources)
+        keep = [SourceFile(s, b"", "", digest=f["hash"]) for s, f in manifest.files.items() if s not in drop]
+        return self.sync(store, keep)

@@ -1,0 +1,70 @@
+"""BM25 over chunks (bm25s) and the term statistics the answer step uses to weigh question words."""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+
+import numpy as np
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:[.'’][a-z0-9]+)*")
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased, stemmed content words: the unit of BM25 and of lexical overlap."""
+    words = [w.replace("’", "'") for w in _TOKEN.findall(text.lower())]
+    words = [w[:-2] if w.endswith("'s") else w for w in words]
+    stop = stopwords()
+    return _stemmer().stemWords([w for w in words if w not in stop])
+
+
+class LexicalIndex:
+    def __init__(self, texts: list[str]) -> None:
+        import bm25s
+
+        self.size = len(texts)
+        tokenised = [terms(t) for t in texts]
+        self._vocab: dict[str, int] = {}
+        ids = [[self._vocab.setdefault(w, len(self._vocab)) for w in doc] for doc in tokenised]
+        df: dict[str, int] = {}
+        for doc in tokenised:
+            for w in set(doc):
+                df[w] = df.get(w, 0) + 1
+        self._df = df
+        self._bm25 = bm25s.BM25()
+        if texts:
+            # bm25s takes (ids, vocab); tokenising ourselves keeps BM25 and term weights consistent.
+            self._bm25.index(bm25s.tokenization.Tokenized(ids=ids, vocab=self._vocab), show_progress=False)
+
+    def idf(self, term: str) -> float:
+        """Smoothed IDF; a term the corpus never uses gets the highest weight."""
+        return math.log(1 + (self.size + 1) / (self._df.get(term, 0) + 0.5))
+
+    def known(self, term: str) -> bool:
+        return term in self._df
+
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """(row, score) of the best-matching texts, best first; empty when no query term is known."""
+        q = [self._vocab[w] for w in terms(query) if w in self._vocab]
+        if not q or self.size == 0:
+            return []
+        scores = self._bm25.get_scores(q)
+        k = min(k, self.size)
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]

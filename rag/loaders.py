@@ -1,0 +1,116 @@
+"""Read article files (.txt, .md, .html) into cleaned `Document`s."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from rag.cleaning import Story, clean_page
+from rag.errors import CorpusError
+from rag.schema import Document
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
+
+
+def corpus_files(folder: Path) -> list[Path]:
+    """Every supported file under `folder`, sorted; hidden files and folders are skipped."""
+    if not folder.exists():
+        raise CorpusError(f"seeds folder {folder} does not exist; create it and add .txt, .md or .html articles")
+    if not folder.is_dir():
+        raise CorpusError(f"seeds path {folder} is not a folder")
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in SUPPORTED_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+    if not files:
+        raise CorpusError(f"seeds folder {folder} holds no .txt, .md or .html files")
+    return files
+
+
+def read_bytes(path: Path, max_bytes: int) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise CorpusError(f"{path}: {size:,} bytes is over the {max_bytes:,}-byte limit for one article")
+        return path.read_bytes()
+    except PermissionError as exc:
+        raise CorpusError(f"{path}: cannot be read (permission denied)") from exc
+    except IsADirectoryError as exc:
+        raise CorpusError(f"{path}: is a folder, not a file") from exc
+    except OSError as exc:
+        raise CorpusError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def decode(path: Path | str, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(
+            f"{path}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at position {exc.start}); "
+            "re-save the file as UTF-8"
+        ) from exc
+
+
+def parse(source: str, data: bytes, suffix: str) -> list[Document]:
+    """Clean one file's bytes into its stories. `source` names the file in citations."""
+    text = decode(source, data)
+    suffix = suffix.lower()
+    if suffix in HTML_SUFFIXES:
+        stories = _html_stories(source, text)
+    elif suffix in TEXT_SUFFIXES:
+        stories = clean_page(text)
+    else:
+        raise CorpusError(f"{source}: unsupported file type {suffix!r}; use .txt, .md or .html")
+    if not stories:
+        raise CorpusError(f"{source}: no article text found (only menus, links or boilerplate)")
+    stem = _doc_stem(source)
+    return [
+        Document(
+            doc_id=stem if i == 0 else f"{stem}-{i + 1}",
+            title=story.title,
+            text=story.text,
+            source=source,
+            publisher=story.publisher,
+            date=story.date,
+            content_hash=hashlib.sha256(f"{story.title}\n{story.text}".encode()).hexdigest()[:32],
+        )
+        for i, story in enumerate(stories)
+    ]
+
+
+def load_file(path: Path, root: Path | None = None, max_bytes: int = 5_000_000) -> list[Document]:
+    source = str(path.relative_to(root)) if root else path.name
+    return parse(source, read_bytes(path, max_bytes), path.suffix)
+
+
+def _doc_stem(source: str) -> str:
+    stem = str(Path(source).with_suffix(""))
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("_") or "doc"
+
+
+def _html_stories(source: str, html: str) -> list[Story]:
+    import trafilatura
+
+    meta = trafilatura.extract_metadata(html)
+    body = trafilatura.extract(
+        html, include_comments=False, include_tables=False, favor_recall=True, output_format="txt"
+    )
+    if not body:
+        raise CorpusError(f"{source}: no article text found in the HTML")
+    # trafilatura returns one paragraph per line; the text cleaner then drops leftover debris.
+    return clean_page(
+        "\n\n".join(body.split("\n")),
+        title=(meta.title or "") if meta else "",
+        date=(meta.date or "") if meta else "",
+        publisher=(meta.sitename or "") if meta else "",
+    )

@@ -1,0 +1,196 @@
+"""documents → chunks → index → retrieval → answer, behind one object the UI, CLI and API share."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from rag.answering import AnswerRequest, make_answerer
+from rag.config import Config
+from rag.embeddings import Embedder
+from rag.errors import CorpusError, DocumentNotFound, QuestionError
+from rag.followup import condense, user_questions
+from rag.indexer import Indexer, SourceFile, read_folder
+from rag.loaders import SUPPORTED_SUFFIXES
+from rag.retrieval import Retriever, Snapshot, build_snapshot
+from rag.schema import Answer, IndexReport, Passage
+from rag.store import DocRecord, Store
+
+log = logging.getLogger(__name__)
+
+UPLOADS = "uploads"  # uploaded files are kept in <seeds>/uploads so a re-index keeps them
+
+
+class Pipeline:
+    def __init__(self, config: Config | None = None, embedder: Embedder | None = None) -> None:
+        self.config = config or Config.from_env()
+        # Pass an embedder to share one loaded model between pipelines (tests, eval configurations).
+        self.embedder = embedder or Embedder(self.config.embed_model, self.config.embed_batch_size)
+        self.retriever = Retriever(self.config)
+        self.answerer = make_answerer(self.config, self.embedder)
+        self._indexer: Indexer | None = None
+        self._snapshot: Snapshot | None = None
+        self._write_lock = threading.Lock()  # one index update at a time; readers never wait
+
+    # -- start-up --------------------------------------------------------------------------
+    def warm_up(self, sync: bool = True) -> Pipeline:
+        """Load the models and open the index (building it from the seeds folder if there is none).
+
+        With sync=True, files added to or changed in the seeds folder since the last run are
+        indexed; a bad file there is reported and the existing index keeps serving.
+        """
+        if self._snapshot is not None:
+            return self
+        self.embedder.warm_up()
+        self.answerer.warm_up()
+        store = Store.open_current(self.config.index_dir, self.config.collection)
+        if store is None:
+            store, _ = self._indexer_().sync(None, read_folder(self.config.seeds_dir, self.config.max_file_bytes))
+        elif sync and self.config.seeds_dir.exists():
+            try:
+                store, _ = self._indexer_().sync(
+                    store, read_folder(self.config.seeds_dir, self.config.max_file_bytes)
+                )
+            except CorpusError as exc:
+                log.warning("seeds folder not re-indexed, serving the previous index: %s", exc)
+        self._snapshot = build_snapshot(store)
+        # The first Chroma query loads the HNSW index: pay that now, not on the first question.
+        self.retriever.retrieve(self._snapshot, "warm up", self.embedder.embed_query("warm up"))
+        return self
+
+    def _indexer_(self) -> Indexer:
+        if self._indexer is None:
+            self._indexer = Indexer(self.config, self.embedder)
+        return self._indexer
+
+    @property
+    def snapshot(self) -> Snapshot:
+        if self._snapshot is None:
+            self.warm_up()
+        return self._snapshot
+
+    # -- indexing --------------------------------------------------------------------------
+    def index(self, rebuild: bool = False, progress: Callable[[str], None] | None = None) -> IndexReport:
+        """Sync the index with the seeds folder (incremental), or rebuild it from scratch."""
+        files = read_folder(self.config.seeds_dir, self.config.max_file_bytes)
+        with self._write_lock:
+            self.embedder.warm_up()
+            current = None if rebuild else Store.open_current(self.config.index_dir, self.config.collection)
+            store, report = self._indexer_().sync(current, files, progress=progress)
+            self._snapshot = build_snapshot(store)
+        return report
+
+    def upload(self, filename: str, data: bytes) -> IndexReport:
+        """Save an uploaded article under seeds/uploads/ and index it; answerable at once."""
+        name = safe_filename(filename)
+        if len(data) > self.config.max_file_bytes:
+            raise CorpusError(f"{name}: {len(data):,} bytes is over the {self.config.max_file_bytes:,}-byte upload limit")
+        if not data.strip():
+            raise CorpusError(f"{name}: the file is empty")
+        digest = hashlib.sha256(data).hexdigest()[:32]
+        with self._write_lock:
+            store = self.snapshot.store
+            manifest = store.manifest()
+            for source, info in manifest.files.items():
+                if info["hash"] == digest:
+                    raise CorpusError(f"{name}: the same content is already indexed as {source}")
+            source = f"{UPLOADS}/{name}"
+            if source in manifest.files:
+                raise CorpusError(f"{name}: a different file with this name is already indexed; rename it")
+            upload = SourceFile(source, data, Path(name).suffix)
+            store, report = self._indexer_().sync(store, [upload], remove_missing=False)
+            # Persist the file only once it parsed and indexed, so a rejected upload leaves no trace.
+            target = self.config.seeds_dir / source
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            self._snapshot = build_snapshot(store)
+        return report
+
+    def remove(self, doc_or_source: str) -> IndexReport:
+        """Remove a document (by doc id or file name) and the file it came from."""
+        with self._write_lock:
+            store = self.snapshot.store
+            manifest = store.manifest()
+            source = doc_or_source if doc_or_source in manifest.files else None
+            if source is None and doc_or_source in manifest.documents:
+                source = manifest.documents[doc_or_source].source
+            if source is None:
+                raise DocumentNotFound(f"no indexed document or file named {doc_or_source!r}")
+            store, report = self._indexer_().remove(store, [source])
+            path = self.config.seeds_dir / source
+            if path.is_file():
+                path.unlink()
+            self._snapshot = build_snapshot(store)
+        return report
+
+    def documents(self) -> list[DocRecord]:
+        return sorted(self.snapshot.documents.values(), key=lambda d: (d.source, d.doc_id))
+
+    # -- questions -------------------------------------------------------------------------
+    def retrieve(self, query: str, top_k: int | None = None) -> list[Passage]:
+        query = self._check(query)
+        return self.retriever.retrieve(self.snapshot, query, self.embedder.embed_query(query), top_k)
+
+    def prepare(self, question: str, history: list[Any] | None = None) -> AnswerRequest:
+        """Validate, condense a follow-up, embed and retrieve: everything before the answer step."""
+        question = self._check(question)
+        snap = self.snapshot
+        earlier = user_questions(history)
+        query = condense(question, earlier)
+        t0 = time.perf_counter()
+        vector = self.embedder.embed_query(query)
+        t1 = time.perf_counter()
+        passages = self.retriever.retrieve(snap, query, vector)
+        t2 = time.perf_counter()
+        request = AnswerRequest(question, query, passages, vector, snap, earlier)
+        request.timings = {"embed": t1 - t0, "retrieve": t2 - t1}
+        return request
+
+    def ask(self, question: str, history: list[Any] | None = None) -> Answer:
+        t0 = time.perf_counter()
+        request = self.prepare(question, history)
+        answer = self.answerer.answer(request)
+        answer.timings.update(request.timings)
+        answer.timings["total"] = time.perf_counter() - t0
+        return answer
+
+    def ask_stream(self, question: str, history: list[Any] | None = None) -> Iterator[str | Answer]:
+        """Text pieces as they are produced, then the final `Answer`."""
+        t0 = time.perf_counter()
+        request = self.prepare(question, history)
+        for item in self.answerer.stream(request):
+            if isinstance(item, Answer):
+                item.timings.update(request.timings)
+                item.timings["total"] = time.perf_counter() - t0
+            yield item
+
+    def _check(self, question: str) -> str:
+        if not isinstance(question, str):
+            raise QuestionError(f"the question must be text, not {type(question).__name__}")
+        question = question.strip()
+        if not question:
+            raise QuestionError("the question is empty; type a question about the articles")
+        if len(question) > self.config.max_question_chars:
+            raise QuestionError(
+                f"the question is {len(question):,} characters long; the limit is "
+                f"{self.config.max_question_chars:,} (RAG_MAX_QUESTION_CHARS)"
+            )
+        return question
+
+
+def safe_filename(filename: str) -> str:
+    """A plain file name: no folders, no traversal, no hidden files, a supported suffix."""
+    name = Path(str(filename).replace("\\", "/")).name
+    name = re.sub(r"[^A-Za-z0-9._ -]+", "_", name).strip(" .")
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise CorpusError(f"{filename!r}: unsupported file type; upload .txt, .md or .html files")
+    if not Path(name).stem:
+        raise CorpusError(f"{filename!r}: the file name is empty")
+    return name[:120]

@@ -1,0 +1,117 @@
+"""Typed records that cross module boundaries: documents → chunks → passages → answers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """One cleaned story. A scraped page carrying several stories becomes several documents."""
+
+    doc_id: str
+    title: str
+    text: str  # cleaned text; every offset in the system points into this string
+    source: str  # file name relative to the corpus folder
+    publisher: str = ""
+    date: str = ""
+    content_hash: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str
+    doc_id: str
+    text: str
+    start: int  # document.text[start:end] == text
+    end: int
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its fused score and where it ranked."""
+
+    chunk: Chunk
+    score: float
+    rank: int
+    source: str = ""
+    publisher: str = ""
+    date: str = ""
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    source: str
+    snippet: str  # the exact cited text: document.text[start:end]
+    start: int
+    end: int
+    score: float
+    publisher: str = ""
+    date: str = ""
+    context: str = ""  # the passage the snippet sits in, for display
+    context_start: int = 0  # offset of `context` in the document text
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    question: str = ""
+    query: str = ""  # what was searched for (differs from question for follow-ups)
+    passages: list[Passage] = field(default_factory=list)  # retrieved evidence, best first
+    mode_used: str = "extractive"
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "abstained": self.abstained,
+            "question": self.question,
+            "query": self.query,
+            "mode_used": self.mode_used,
+            "notes": list(self.notes),
+            "citations": [c.to_dict() for c in self.citations],
+            "passages": [
+                {
+                    "rank": p.rank,
+                    "score": p.score,
+                    "doc_id": p.chunk.doc_id,
+                    "title": p.chunk.title,
+                    "source": p.source,
+                    "start": p.chunk.start,
+                    "end": p.chunk.end,
+                    "text": p.chunk.text,
+                }
+                for p in self.passages
+            ],
+            "timings": dict(self.timings),
+        }
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    added: list[str]
+    updated: list[str]
+    removed: list[str]
+    unchanged: int
+    chunks_embedded: int
+    documents: int
+    chunks: int
+    seconds: float
+    skipped: list[str] = field(default_factory=list)  # files rejected with the reason
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)

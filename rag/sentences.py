@@ -1,0 +1,54 @@
+"""Sentence spans with character offsets, robust to initials ("H.D. Kumaraswamy") and "U.S."."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_EXTRA_ABBREVIATIONS = {
+    "u.s", "u.k", "u.n", "e.u", "mr", "mrs", "ms", "dr", "prof", "gen", "lt", "col", "maj", "capt",
+    "sgt", "adm", "gov", "sen", "rep", "st", "no", "vs", "e.g", "i.e", "etc", "inc", "ltd", "co",
+    "corp", "jr", "sr", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
+    "dec", "approx", "dept", "est", "fig",
+}
+_INITIALS_END = re.compile(r"(?:\b[A-Z]\.){1,3}$")
+
+
+@lru_cache(maxsize=1)
+def _punkt():
+    # NLTK's punkt data ships inside llama-index-core; never let nltk try to download it.
+    import nltk
+    from llama_index.core.utils import get_cache_dir
+
+    nltk_dir = get_cache_dir()
+    if nltk_dir not in nltk.data.path:
+        nltk.data.path.append(nltk_dir)
+    from nltk.tokenize.punkt import PunktTokenizer
+
+    tokenizer = PunktTokenizer("english")
+    tokenizer._params.abbrev_types.update(_EXTRA_ABBREVIATIONS)
+    return tokenizer
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) offsets of each sentence in text[start:end]; paragraphs never merge."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    pos = start
+    for para in re.split(r"(\n\s*\n)", text[start:end]):
+        if para.strip() and not para.startswith("\n"):
+            for s, e in _punkt().span_tokenize(para):
+                spans.append((pos + s, pos + e))
+        pos += len(para)
+    return _merge_initials(text, spans)
+
+
+def _merge_initials(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Punkt still splits after initials it has not seen; rejoin "… H.D. | Kumaraswamy told …"."""
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:
+        if merged and _INITIALS_END.search(text[merged[-1][0] : merged[-1][1]]) and "\n" not in text[merged[-1][1] : s]:
+            merged[-1] = (merged[-1][0], e)
+        else:
+            merged.append((s, e))
+    return merged

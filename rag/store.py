@@ -1,0 +1,238 @@
+"""The persisted index: Chroma vectors plus a manifest of documents, chunks and sentence spans.
+
+Layout under `index_dir`: `CURRENT` names the live generation folder `gen-*`, which holds Chroma's
+files (`chroma/`), `manifest.json` (settings, files with content hashes, documents) and
+`chunks.jsonl`. A rebuild writes a new generation and flips `CURRENT` only when it is complete, so a
+failed run leaves the previous index untouched; Chroma never reopens a path that was swapped
+under it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.errors import IndexCorruptError
+from rag.schema import Chunk
+
+SCHEMA_VERSION = 1
+_CURRENT = "CURRENT"
+
+
+@dataclass(frozen=True)
+class SentenceRow:
+    doc_id: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class DocRecord:
+    doc_id: str
+    title: str
+    source: str
+    publisher: str
+    date: str
+    content_hash: str
+    chars: int
+    chunk_ids: list[str]
+    sentence_ids: list[str]
+
+
+@dataclass
+class Manifest:
+    settings: dict[str, Any]
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)  # source -> {hash, doc_ids}
+    documents: dict[str, DocRecord] = field(default_factory=dict)
+    version: int = SCHEMA_VERSION
+
+    def to_json(self) -> str:
+        data = {
+            "version": self.version,
+            "settings": self.settings,
+            "files": self.files,
+            "documents": {k: asdict(v) for k, v in self.documents.items()},
+        }
+        return json.dumps(data, ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        data = json.loads(text)
+        return cls(
+            version=data["version"],
+            settings=data["settings"],
+            files=data["files"],
+            documents={k: DocRecord(**v) for k, v in data["documents"].items()},
+        )
+
+
+class Store:
+    """One generation of the index on disk: Chroma collections + manifest + chunk table."""
+
+    def __init__(self, path: Path, collection: str) -> None:
+        self.path = path
+        self.collection_name = collection
+        self._client = None
+        self.chunks_col = None
+        self.sentences_col = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @classmethod
+    def open_current(cls, index_dir: Path, collection: str) -> Store | None:
+        """The live generation, or None when nothing was indexed yet."""
+        pointer = index_dir / _CURRENT
+        if not pointer.exists():
+            return None
+        gen = pointer.read_text(encoding="utf-8").strip()
+        path = index_dir / gen
+        if not gen.startswith("gen-") or not path.is_dir():
+            raise IndexCorruptError(
+                f"index at {index_dir} is corrupt: {_CURRENT} names {gen!r}, which is missing. "
+                "Rebuild it with `python -m rag index --rebuild` (seeds/ is not touched)."
+            )
+        store = cls(path, collection)
+        store.open()
+        return store
+
+    @classmethod
+    def create(cls, index_dir: Path, collection: str) -> Store:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        path = index_dir / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+        path.mkdir()
+        store = cls(path, collection)
+        store.open(create=True)
+        return store
+
+    def open(self, create: bool = False) -> None:
+        import chromadb
+        from chromadb.config import Settings
+
+        try:
+            if not create:
+                for name in ("manifest.json", "chunks.jsonl", "chroma"):
+                    if not (self.path / name).exists():
+                        raise FileNotFoundError(name)
+            self._client = chromadb.PersistentClient(
+                path=str(self.path / "chroma"),
+                settings=Settings(anonymized_telemetry=False, allow_reset=False),
+            )
+            # embedding_function=None: we always pass vectors; Chroma's default would download ONNX.
+            self.chunks_col = self._client.get_or_create_collection(
+                self.collection_name, embedding_function=None, metadata={"hnsw:space": "cosine"}
+            )
+            self.sentences_col = self._client.get_or_create_collection(
+                self.collection_name + "-sentences", embedding_function=None, metadata={"hnsw:space": "cosine"}
+            )
+            if not create:
+                self.manifest()  # parse now, so corruption is reported at open, not mid-question
+        except IndexCorruptError:
+            raise
+        except Exception as exc:
+            raise IndexCorruptError(
+                f"index at {self.path} is corrupt or unreadable ({type(exc).__name__}: {exc}). "
+                "Rebuild it with `python -m rag index --rebuild` (seeds/ is not touched)."
+            ) from exc
+
+    def publish(self, index_dir: Path) -> None:
+        """Make this generation the live one (atomic rename), then delete older generations."""
+        tmp = index_dir / (_CURRENT + ".tmp")
+        tmp.write_text(self.path.name, encoding="utf-8")
+        os.replace(tmp, index_dir / _CURRENT)
+        for old in index_dir.glob("gen-*"):
+            if old != self.path:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def discard(self) -> None:
+        self._client = None
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    # -- manifest and chunk table ----------------------------------------------------------
+    def manifest(self) -> Manifest:
+        try:
+            return Manifest.from_json((self.path / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexCorruptError(
+                f"index manifest {self.path / 'manifest.json'} is unreadable ({exc}). "
+                "Rebuild it with `python -m rag index --rebuild` (seeds/ is not touched)."
+            ) from exc
+
+    def chunks(self) -> list[Chunk]:
+        try:
+            with open(self.path / "chunks.jsonl", encoding="utf-8") as fh:
+                return [Chunk(**json.loads(line)) for line in fh if line.strip()]
+        except (OSError, ValueError, TypeError) as exc:
+            raise IndexCorruptError(
+                f"chunk table {self.path / 'chunks.jsonl'} is unreadable ({exc}). "
+                "Rebuild it with `python -m rag index --rebuild`."
+            ) from exc
+
+    def write_tables(self, manifest: Manifest, chunks: list[Chunk]) -> None:
+        """Write manifest and chunk table atomically: readers see the old or the new, never half."""
+        _atomic_write(self.path / "chunks.jsonl", "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks))
+        _atomic_write(self.path / "manifest.json", manifest.to_json())
+
+    # -- vectors ---------------------------------------------------------------------------
+    def add_chunks(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        for lo in range(0, len(chunks), 2000):  # Chroma caps one batch (~5k rows)
+            part = chunks[lo : lo + 2000]
+            self.chunks_col.upsert(
+                ids=[c.chunk_id for c in part],
+                embeddings=vectors[lo : lo + 2000],
+                documents=[c.text for c in part],
+                metadatas=[{"doc_id": c.doc_id, "start": c.start, "end": c.end} for c in part],
+            )
+
+    def add_sentences(
+        self, ids: list[str], doc_ids: list[str], spans: list[tuple[int, int]], texts: list[str], vectors: np.ndarray
+    ) -> None:
+        for lo in range(0, len(ids), 2000):
+            self.sentences_col.upsert(
+                ids=ids[lo : lo + 2000],
+                embeddings=vectors[lo : lo + 2000],
+                documents=texts[lo : lo + 2000],
+                metadatas=[{"doc_id": d, "start": s, "end": e} for d, (s, e) in zip(doc_ids[lo : lo + 2000], spans[lo : lo + 2000])],
+            )
+
+    def delete(self, chunk_ids: list[str], sentence_ids: list[str]) -> None:
+        for lo in range(0, len(chunk_ids), 2000):
+            self.chunks_col.delete(ids=chunk_ids[lo : lo + 2000])
+        for lo in range(0, len(sentence_ids), 2000):
+            self.sentences_col.delete(ids=sentence_ids[lo : lo + 2000])
+
+    def query_chunks(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
+        """(chunk_id, cosine similarity), best first."""
+        count = self.chunks_col.count()
+        if count == 0:
+            return []
+        res = self.chunks_col.query(query_embeddings=[vector], n_results=min(n, count), include=["distances"])
+        return [(cid, 1.0 - dist) for cid, dist in zip(res["ids"][0], res["distances"][0])]
+
+    def sentences(self, doc_ids: list[str]) -> tuple[list[SentenceRow], np.ndarray]:
+        """Every indexed sentence of the given documents, with its vector."""
+        if not doc_ids:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        res = self.sentences_col.get(
+            where={"doc_id": {"$in": list(doc_ids)}}, include=["embeddings", "metadatas", "documents"]
+        )
+        rows = [
+            SentenceRow(m["doc_id"], int(m["start"]), int(m["end"]), text)
+            for m, text in zip(res["metadatas"], res["documents"])
+        ]
+        return rows, np.asarray(res["embeddings"], dtype=np.float32)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,89 @@
+"""Shared fixtures. Real parts throughout: the bundled MiniLM model, Chroma on disk in a temp folder.
+
+An autouse fixture refuses every connection that leaves the machine, so a passing suite shows
+that nothing here needs the network.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+import rag
+from rag.config import Config
+from rag.embeddings import Embedder
+from rag.pipeline import Pipeline
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0", ""}
+
+
+class NetworkBlocked(RuntimeError):
+    pass
+
+
+def _is_local(address) -> bool:
+    if isinstance(address, (str, bytes)):  # AF_UNIX path
+        return True
+    host = address[0] if isinstance(address, tuple) and address else address
+    return isinstance(host, str) and (host in LOCAL_HOSTS or host.startswith("127."))
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
+
+    def connect(self, address):
+        if not _is_local(address):
+            raise NetworkBlocked(f"test tried to reach {address!r}: the product must run offline")
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        if not _is_local(address):
+            raise NetworkBlocked(f"test tried to reach {address!r}: the product must run offline")
+        return real_connect_ex(self, address)
+
+    def getaddrinfo(host, *args, **kwargs):
+        if not _is_local((host.decode() if isinstance(host, bytes) else host,)):
+            raise NetworkBlocked(f"test tried to resolve {host!r}: the product must run offline")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    model = Embedder()
+    model.warm_up()
+    return model
+
+
+def make_config(tmp: Path, seeds: Path | None = None, **overrides) -> Config:
+    """A config over a private copy of the seeds, with its own index folder."""
+    if seeds is None:
+        seeds = tmp / "seeds"
+        shutil.copytree(SEEDS, seeds, ignore=shutil.ignore_patterns("uploads"))
+    return Config.from_env(seeds_dir=seeds, index_dir=tmp / "index", **overrides)
+
+
+@pytest.fixture(scope="session")
+def seed_pipeline(tmp_path_factory, embedder) -> Pipeline:
+    """One pipeline over the five seed pages, shared by read-only tests."""
+    tmp = tmp_path_factory.mktemp("seed")
+    return Pipeline(make_config(tmp), embedder=embedder).warm_up()
+
+
+@pytest.fixture
+def fresh_pipeline(tmp_path, embedder) -> Pipeline:
+    """A pipeline over its own copy of the seeds, for tests that change the corpus or index."""
+    return Pipeline(make_config(tmp_path), embedder=embedder)
+
+
+__all__ = ["rag", "make_config", "NetworkBlocked"]

@@ -1,0 +1,128 @@
+"""Incremental indexing, failure safety and corrupt-index handling, on a real Chroma on disk."""
+
+import json
+import shutil
+
+import pytest
+
+from rag.errors import CorpusError, IndexCorruptError
+from rag.pipeline import Pipeline
+from rag.store import Store
+
+
+def test_second_run_embeds_nothing_and_changes_are_picked_up(fresh_pipeline):
+    p = fresh_pipeline
+    first = p.index()
+    assert first.documents == 8 and first.chunks_embedded == first.chunks > 8
+    again = p.index()
+    assert again.chunks_embedded == 0 and not again.changed and again.unchanged == 5
+
+    # Change one file: only its story is re-embedded.
+    path = p.config.seeds_dir / "002_792eeee021a370cc.txt"
+    path.write_text(path.read_text(encoding="utf-8").replace("2% of the GDP in 2027", "3% of the GDP in 2029"), encoding="utf-8")
+    changed = p.index()
+    assert changed.updated == ["002_792eeee021a370cc.txt"]
+    per_doc = len(p.snapshot.documents["002_792eeee021a370cc"].chunk_ids)
+    assert changed.chunks_embedded == per_doc < first.chunks
+    answer = p.ask("What share of GDP will Japan spend on defence?")
+    assert "3%" in answer.text and "2029" in answer.text
+
+    # Delete a file: its story disappears from retrieval and answers.
+    (p.config.seeds_dir / "002_792eeee021a370cc.txt").unlink()
+    removed = p.index()
+    assert removed.removed == ["002_792eeee021a370cc.txt"] and removed.documents == 7
+    answer = p.ask("What share of GDP will Japan spend on defence?")
+    assert all(c.doc_id != "002_792eeee021a370cc" for c in answer.citations)
+    assert all(x.chunk.doc_id != "002_792eeee021a370cc" for x in p.retrieve("Japan defence spending GDP 2029", top_k=20))
+    assert "002_792eeee021a370cc" not in p.snapshot.documents
+
+
+def test_a_bad_file_fails_the_run_and_the_previous_index_keeps_serving(fresh_pipeline):
+    p = fresh_pipeline
+    p.index()
+    before = p.ask("What did Japan offer India?").text
+    (p.config.seeds_dir / "broken.txt").write_bytes(b"caf\xe9 latin-1 text that is not UTF-8 at all, long enough to be an article.")
+    with pytest.raises(CorpusError, match=r"broken.txt: not valid UTF-8 \(byte 0xe9 at position 3\)"):
+        p.index()
+    # Still answers from the previous index, also after reopening it from disk.
+    assert p.ask("What did Japan offer India?").text == before
+    reopened = Pipeline(p.config, embedder=p.embedder).warm_up(sync=False)
+    assert reopened.ask("What did Japan offer India?").text == before
+    assert len(reopened.documents()) == 8
+
+
+def test_an_interrupted_update_leaves_the_index_usable(fresh_pipeline, monkeypatch):
+    p = fresh_pipeline
+    p.index()
+    path = p.config.seeds_dir / "003_942864aac65c9d51.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "\n\nA late paragraph about naval cooperation in the Arabian Sea was added today.\n", encoding="utf-8")
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(Store, "write_tables", crash)
+    with pytest.raises(RuntimeError, match="disk full"):
+        p.index()
+    monkeypatch.undo()
+    reopened = Pipeline(p.config, embedder=p.embedder).warm_up(sync=False)
+    assert len(reopened.documents()) == 8
+    assert not reopened.ask("What did Japan offer India?").abstained
+    # The next run finishes the job.
+    assert reopened.index().updated == ["003_942864aac65c9d51.txt"]
+
+
+def test_rebuild_replaces_the_index_atomically(fresh_pipeline):
+    p = fresh_pipeline
+    p.index()
+    old_gen = (p.config.index_dir / "CURRENT").read_text()
+    report = p.index(rebuild=True)
+    assert report.chunks_embedded == report.chunks
+    new_gen = (p.config.index_dir / "CURRENT").read_text()
+    assert new_gen != old_gen
+    assert not (p.config.index_dir / old_gen).exists()
+    assert not p.ask("What did Japan offer India?").abstained
+
+
+def test_a_failed_rebuild_keeps_the_old_index(fresh_pipeline, monkeypatch):
+    p = fresh_pipeline
+    p.index()
+    gen = (p.config.index_dir / "CURRENT").read_text()
+    monkeypatch.setattr(p.embedder, "embed", lambda texts: (_ for _ in ()).throw(MemoryError("out of memory")))
+    with pytest.raises(MemoryError):
+        p.index(rebuild=True)
+    monkeypatch.undo()
+    assert (p.config.index_dir / "CURRENT").read_text() == gen
+    assert sorted(x.name for x in p.config.index_dir.glob("gen-*")) == [gen]
+    assert not Pipeline(p.config, embedder=p.embedder).warm_up(sync=False).ask("What did Japan offer India?").abstained
+
+
+@pytest.mark.parametrize("damage", ["manifest", "chroma", "pointer"])
+def test_a_corrupt_index_gets_a_clear_error_and_rebuild_recovers(fresh_pipeline, damage):
+    p = fresh_pipeline
+    p.index()
+    gen_dir = p.config.index_dir / (p.config.index_dir / "CURRENT").read_text()
+    if damage == "manifest":
+        (gen_dir / "manifest.json").write_text("{not json", encoding="utf-8")
+    elif damage == "chroma":
+        db = gen_dir / "chroma" / "chroma.sqlite3"
+        db.write_bytes(b"this is not a database" * 100)
+    else:
+        shutil.rmtree(gen_dir)
+    with pytest.raises(IndexCorruptError, match=r"corrupt|unreadable") as err:
+        Pipeline(p.config, embedder=p.embedder).warm_up()
+    assert "python -m rag index --rebuild" in str(err.value)
+    fixed = Pipeline(p.config, embedder=p.embedder)
+    fixed.index(rebuild=True)
+    assert not fixed.ask("What did Japan offer India?").abstained
+
+
+def test_settings_change_triggers_a_full_rebuild(tmp_path, embedder):
+    from tests.conftest import make_config
+
+    cfg = make_config(tmp_path)
+    Pipeline(cfg, embedder=embedder).index()
+    other = Pipeline(cfg.with_(chunk_tokens=120), embedder=embedder)
+    report = other.index()
+    assert report.chunks_embedded == report.chunks
+    manifest = json.loads((cfg.index_dir / (cfg.index_dir / "CURRENT").read_text() / "manifest.json").read_text())
+    assert manifest["settings"]["chunk_tokens"] == 120

@@ -1,0 +1,55 @@
+"""Paraphrased questions find the right story; the hybrid beats either retriever on its own."""
+
+import pytest
+
+MAIN = "000_c0363eb08f2c74e0"
+PARAPHRASES = [
+    ("Which nation did Tokyo propose to assist with building combat aircraft and armoured vehicles?", MAIN),
+    ("What incident in Kashmir killed holidaymakers?", MAIN),
+    ("What did Canada's new leader invite Modi to?", f"{MAIN}-2"),
+    ("Why might the electric carmaker be delaying its Indian factory?", f"{MAIN}-3"),
+    ("Which railway crossing did Modi open in the disputed region?", f"{MAIN}-4"),
+    ("What worries Tokyo about New Delhi's relationship with Moscow?", "002_792eeee021a370cc"),
+    ("Which island territory sees Chinese incursions into Japanese waters?", "001_ce83d2ce5fc7c134"),
+    ("What did the two governments say about working together on armoured vehicle power plants?", "003_942864aac65c9d51"),
+    ("Which country bailed India out during its 1991 balance of payments crisis?", "004_17a39fbd4911a17a"),
+    ("Which bullet train technology will India's high-speed rail use?", "004_17a39fbd4911a17a"),
+]
+
+
+@pytest.mark.parametrize("question, doc", PARAPHRASES)
+def test_hybrid_finds_the_story(seed_pipeline, question, doc):
+    passages = seed_pipeline.retrieve(question, top_k=3)
+    assert doc in [p.chunk.doc_id for p in passages]
+
+
+def test_passages_carry_both_ranks_and_are_fused(seed_pipeline):
+    passages = seed_pipeline.retrieve("Global Combat Air Program Britain Italy", top_k=5)
+    assert [p.rank for p in passages] == [1, 2, 3, 4, 5]
+    assert all(a.score >= b.score for a, b in zip(passages, passages[1:]))
+    assert passages[0].dense_rank is not None and passages[0].bm25_rank is not None
+
+
+def test_hybrid_is_at_least_as_good_as_each_retriever(seed_pipeline, embedder):
+    from rag.pipeline import Pipeline
+
+    def hits(mode):
+        p = Pipeline(seed_pipeline.config.with_(retrieval=mode), embedder=embedder).warm_up(sync=False)
+        return sum(doc in [x.chunk.doc_id for x in p.retrieve(q, top_k=3)] for q, doc in PARAPHRASES)
+
+    hybrid, dense, bm25 = hits("hybrid"), hits("dense"), hits("bm25")
+    assert hybrid >= max(dense, bm25) - 1
+    assert hybrid == len(PARAPHRASES)
+
+
+def test_near_duplicate_chunks_do_not_crowd_the_results(tmp_path, embedder):
+    """A story syndicated twice (same text, two files) takes one slot, not two."""
+    from rag.pipeline import Pipeline
+    from tests.conftest import make_config
+
+    cfg = make_config(tmp_path)
+    src = cfg.seeds_dir / "002_792eeee021a370cc.txt"
+    (cfg.seeds_dir / "syndicated_copy.txt").write_text("Reposted from StratNews\n\n" + src.read_text(encoding="utf-8"), encoding="utf-8")
+    p = Pipeline(cfg, embedder=embedder).warm_up()
+    texts = [x.chunk.text for x in p.retrieve("Japan defence spending 2% of GDP in 2027", top_k=5)]
+    assert len(texts) == len(set(texts))
