@@ -35,7 +35,17 @@ class Config:
     bm25_weight: float = 1.0
     # Chunks whose word-shingle overlap with a better-ranked chunk exceeds this are dropped.
     dedup_threshold: float = 0.6
-    answer_mode: str = "extractive"
+    answer_mode: str = "extractive"  # extractive | local | openai
+    # Generative modes. local: a GGUF run in-process by llama-cpp-python (empty = packaged gemma-3 270M).
+    llm_gguf: str = ""
+    llm_context_tokens: int = 2048
+    llm_max_tokens: int = 160
+    llm_temperature: float = 0.0
+    llm_timeout: float = 30.0  # seconds; past it the answer falls back to extractive
+    # openai: any OpenAI-compatible server (Ollama, vLLM, llama.cpp server, OpenAI). Key: RAG_OPENAI_API_KEY.
+    openai_base_url: str = "http://127.0.0.1:8080/v1"
+    openai_model: str = "local-model"
+    openai_api_key: str = ""
     max_answer_sentences: int = 3
     max_question_chars: int = 1000
     max_file_bytes: int = 5_000_000
