@@ -12,6 +12,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+# Bump when cleaning output changes: indexes built by an older cleaner are rebuilt.
+CLEANER_VERSION = 2
+
 # Prose lines earn their word count above this; shorter lines (menus, bylines, captions) cost.
 _BODY_MIN_WORDS = 12
 _BODY_BASELINE = 10
@@ -64,6 +67,9 @@ class Story:
     paragraphs: list[str]
     publisher: str = ""
     date: str = ""
+    # Capitalised words printed around the story (masthead, byline, tags): the page names them,
+    # so a question mentioning "NewsX" is about this page even though the body never says it.
+    aside_names: list[str] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -208,6 +214,7 @@ def _main_story(lines: list[str], page_lines: list[str], meta: _Meta) -> Story |
         paragraphs=paragraphs,
         publisher=meta.publisher or _publisher_from(outside),
         date=meta.date or _date_from(outside),
+        aside_names=sorted({w for ln in outside for w in re.findall(r"\b[A-Z][\w.]*[A-Za-z0-9]", ln)}),
     )
 
 

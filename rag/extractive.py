@@ -15,7 +15,7 @@ import numpy as np
 
 from rag.answering import ABSTAIN_TEXT, AnswerRequest
 from rag.config import Config
-from rag.evidence import AnswerType, expected_type, has_type
+from rag.evidence import AnswerType, EvidenceChecker
 from rag.lexical import terms
 from rag.schema import Answer, Citation, Passage
 from rag.store import SentenceRow
@@ -32,7 +32,10 @@ JOIN_RATIO = 0.85
 # ...and does not restate a chosen sentence (cosine of the two sentences' vectors).
 SAME_FACT_COSINE = 0.72
 MIN_WORDS = 6
+# The best sentence must contain one of the question's this-many rarest known terms.
+FOCUS_TERMS = 3
 _QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "tell", "describ", "explain", "say", "said", "articl", "accord"}
+_DEMONYM = re.compile(r"(an|ese|ish|ch|i|ic)$")
 _NAMED = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][a-zA-Z]+|[A-Z]{2,})\b")
 
 
@@ -44,6 +47,7 @@ class Candidate:
     dense: float
     lexical: float
     score: float
+    terms: set[str]
 
 
 class ExtractiveAnswerer:
@@ -71,12 +75,20 @@ class ExtractiveAnswerer:
             answer.notes.append(f"The articles never mention {', '.join(missing)}.")
             return answer
         candidates = self._candidates(request)
-        kind = expected_type(request.question)
-        typed = [c for c in candidates if has_type(c.row.text, kind)]
-        best = typed[0] if typed else None
+        checker = EvidenceChecker(request.question, snap.is_name)
+        focus = _focus_terms(request, snap)
+        # The best sentence must hold the kind of thing asked for and the question's most specific
+        # term; otherwise the articles only talk around the question.
+        typed = [c for c in candidates if checker.holds_answer(c.row.text)]
+        # A count or an amount must come with what is counted: "2%" answers "defence spending" only
+        # in a sentence about spending. Other kinds are checked by the type alone.
+        needs_focus = checker.expect.kind in (AnswerType.NUMBER, AnswerType.MONEY)
+        focused = [c for c in typed if not (needs_focus and focus) or focus & c.terms]
+        best = focused[0] if focused else None
         if best is None or best.score < ABSTAIN_BELOW:
             answer.text = ABSTAIN_TEXT
-            if candidates and best is None:
+            kind = checker.expect.kind
+            if candidates and not typed and kind is not AnswerType.ANY:
                 answer.notes.append(f"No passage gives the {kind.value} the question asks for.")
             else:
                 answer.notes.append("The evidence found is too weak to answer from.")
@@ -114,7 +126,7 @@ class ExtractiveAnswerer:
             lexical = sum(w for t, w in weights.items() if t in present) / total
             dense = float(vec @ request.query_vector)
             score = W_DENSE * dense + W_LEXICAL * lexical + W_RANK / passage.rank
-            out.append(Candidate(row, passage, vec, dense, lexical, score))
+            out.append(Candidate(row, passage, vec, dense, lexical, score, present))
         out.sort(key=lambda c: -c.score)
         return out
 
@@ -125,15 +137,29 @@ def _passage_holding(row: SentenceRow, passages: list[Passage]) -> Passage | Non
         c = p.chunk
         if c.doc_id == row.doc_id and min(c.end, row.end) - max(c.start, row.start) >= 0.5 * (row.end - row.start):
             return p
-    return None
+    return None  # the sentence lies outside every retrieved passage
+
+
+def _focus_terms(request: AnswerRequest, snap) -> set[str]:
+    """The question's most specific words the corpus knows (words it never uses are paraphrases)."""
+    own = [t for t in dict.fromkeys(terms(request.question)) if t not in _QUESTION_WORDS and snap.lexical.known(t)]
+    if not own:  # "When was that?": the topic lives in the earlier question
+        own = [t for t in dict.fromkeys(terms(request.query)) if t not in _QUESTION_WORDS and snap.lexical.known(t)]
+    own.sort(key=lambda t: -snap.lexical.idf(t))
+    return set(own[:FOCUS_TERMS])
 
 
 def _unknown_names(question: str, snap) -> list[str]:
-    """Proper names in the question that no indexed article contains (names are not paraphrased)."""
+    """Proper names in the question that no indexed article contains (names are not paraphrased).
+
+    Adjectives of nationality ("German", "Japanese") are skipped: articles say "Germany".
+    """
     missing = []
     for name in _NAMED.findall(question):
+        if _DEMONYM.search(name) or name.isupper():  # acronyms are often spelt out in the text
+            continue
         stems = terms(name)
-        if stems and not any(snap.lexical.known(s) for s in stems):
+        if stems and not any(snap.lexical.known(s) or s in snap.metadata_terms for s in stems):
             missing.append(name)
     return missing
 

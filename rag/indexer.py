@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.chunking import Chunker
+from rag.cleaning import CLEANER_VERSION
 from rag.config import Config
 from rag.embeddings import Embedder
 from rag.errors import CorpusError
@@ -51,6 +52,7 @@ def index_settings(config: Config, embedder: Embedder) -> dict:
         "embed_model": embedder.name,
         "chunk_tokens": config.chunk_tokens,
         "chunk_overlap": config.chunk_overlap,
+        "cleaner": CLEANER_VERSION,
     }
 
 
@@ -147,6 +149,7 @@ class Indexer:
                     chars=len(d.text),
                     chunk_ids=chunk_ids_by_doc.get(d.doc_id, []),
                     sentence_ids=sent_ids_by_doc.get(d.doc_id, []),
+                    aside_names=list(d.aside_names),
                 )
             kept_chunks = [c for c in old_chunks if c.doc_id not in stale_docs]
             all_chunks = kept_chunks + new_chunks

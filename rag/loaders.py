@@ -83,6 +83,7 @@ def parse(source: str, data: bytes, suffix: str) -> list[Document]:
             publisher=story.publisher,
             date=story.date,
             content_hash=hashlib.sha256(f"{story.title}\n{story.text}".encode()).hexdigest()[:32],
+            aside_names=tuple(story.aside_names),
         )
         for i, story in enumerate(stories)
     ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.config import Config
-from rag.lexical import LexicalIndex
+from rag.lexical import LexicalIndex, terms
 from rag.schema import Chunk, Passage
 from rag.store import DocRecord, Store
 
@@ -27,6 +27,19 @@ class Snapshot:
     row_of: dict[str, int]
     lexical: LexicalIndex
     documents: dict[str, DocRecord]
+    chunks_by_doc: dict[str, list[Chunk]]
+    metadata_terms: frozenset[str]  # terms of titles, publishers, file names and page mastheads
+    lower_words: frozenset[str]  # words the corpus writes in lower case: not proper names
+
+    def is_name(self, word: str) -> bool:
+        return len(word) > 1 and word.lower() not in self.lower_words
+
+    def chunk_holding(self, doc_id: str, start: int, end: int) -> Chunk | None:
+        """The first chunk of the document that holds most of the span [start, end)."""
+        for c in self.chunks_by_doc.get(doc_id, []):
+            if min(c.end, end) - max(c.start, start) >= 0.5 * (end - start):
+                return c
+        return None
 
 
 def build_snapshot(store: Store) -> Snapshot:
@@ -34,12 +47,24 @@ def build_snapshot(store: Store) -> Snapshot:
 
     chunks = store.chunks()
     manifest = store.manifest()
+    by_doc: dict[str, list[Chunk]] = {}
+    for c in chunks:
+        by_doc.setdefault(c.doc_id, []).append(c)
+    for doc_chunks in by_doc.values():
+        doc_chunks.sort(key=lambda c: c.start)
     return Snapshot(
         store=store,
         chunks=chunks,
         row_of={c.chunk_id: i for i, c in enumerate(chunks)},
         lexical=LexicalIndex([embedding_text(c) for c in chunks]),
         documents=manifest.documents,
+        chunks_by_doc=by_doc,
+        metadata_terms=frozenset(
+            t
+            for d in manifest.documents.values()
+            for t in terms(f"{d.title} {d.publisher} {d.source} {' '.join(d.aside_names)}".replace(".", " "))
+        ),
+        lower_words=frozenset(w for c in chunks for w in re.findall(r"\b[a-z][a-z’'-]*", c.text)),
     )
 
 
@@ -76,6 +101,15 @@ class Retriever:
             # Rows Chroma holds but the chunk table does not are leftovers of an interrupted update.
             dense_ids = [cid for cid, _ in snap.store.query_chunks(query_vector, cfg.candidates) if cid in snap.row_of]
             rankings.append((dense_ids, cfg.dense_weight))
+            if cfg.sentence_weight > 0:
+                # MiniLM matches a short question best against single sentences (it was trained on
+                # sentence pairs); a chunk ranks by its best-matching sentence ("small to big").
+                sentence_ids: list[str] = []
+                for row, _ in snap.store.query_sentences(query_vector, 2 * cfg.candidates):
+                    chunk = snap.chunk_holding(row.doc_id, row.start, row.end)
+                    if chunk is not None and chunk.chunk_id not in sentence_ids:
+                        sentence_ids.append(chunk.chunk_id)
+                rankings.append((sentence_ids, cfg.sentence_weight))
         if cfg.retrieval in ("hybrid", "bm25"):
             bm25_ids = [snap.chunks[row].chunk_id for row, _ in snap.lexical.search(query, cfg.candidates)]
             rankings.append((bm25_ids, cfg.bm25_weight))

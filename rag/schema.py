@@ -17,6 +17,7 @@ class Document:
     publisher: str = ""
     date: str = ""
     content_hash: str = ""
+    aside_names: tuple[str, ...] = ()  # names printed around the story (masthead, byline)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ class DocRecord:
     chars: int
     chunk_ids: list[str]
     sentence_ids: list[str]
+    aside_names: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -214,6 +215,19 @@ class Store:
             return []
         res = self.chunks_col.query(query_embeddings=[vector], n_results=min(n, count), include=["distances"])
         return [(cid, 1.0 - dist) for cid, dist in zip(res["ids"][0], res["distances"][0])]
+
+    def query_sentences(self, vector: np.ndarray, n: int) -> list[tuple[SentenceRow, float]]:
+        """The sentences closest to the query vector, with cosine similarity, best first."""
+        count = self.sentences_col.count()
+        if count == 0:
+            return []
+        res = self.sentences_col.query(
+            query_embeddings=[vector], n_results=min(n, count), include=["distances", "metadatas", "documents"]
+        )
+        return [
+            (SentenceRow(m["doc_id"], int(m["start"]), int(m["end"]), text), 1.0 - dist)
+            for m, text, dist in zip(res["metadatas"][0], res["documents"][0], res["distances"][0])
+        ]
 
     def sentences(self, doc_ids: list[str]) -> tuple[list[SentenceRow], np.ndarray]:
         """Every indexed sentence of the given documents, with its vector."""
