@@ -1,0 +1,3 @@
+from rag.eval.cli import main
+
+raise SystemExit(main())

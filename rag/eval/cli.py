@@ -1,0 +1,119 @@
+"""`python -m rag.eval`: run configurations side by side, write a report, print the overall table."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rag.config import ROOT, Config
+from rag.embeddings import Embedder
+from rag.errors import RagError
+from rag.eval import report, rgb
+from rag.eval.configs import BASELINE, CONFIGS, DEFAULT_RUN, RGB_RUN, resolve
+from rag.eval.gold import GOLD, load_gold
+from rag.eval.runner import RunResult, run_config
+
+REPORTS = ROOT / "eval" / "reports"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m rag.eval",
+        description="Score retrieval, answers, citations, abstention and latency per configuration.",
+    )
+    parser.add_argument("--gold", type=Path, default=GOLD, help=f"gold question file (default {GOLD.relative_to(ROOT)})")
+    parser.add_argument(
+        "--config", action="append", metavar="SPEC",
+        help=f"configuration to run (repeatable): one of {', '.join(CONFIGS)}, or NAME:key=value,... "
+        f"(default: {' '.join(DEFAULT_RUN)}; for rgb: {' '.join(RGB_RUN)})",
+    )
+    parser.add_argument("--benchmark", action="append", choices=["gold", "rgb"],
+                        help="question set(s) to run (repeatable; default gold)")
+    parser.add_argument("--out", type=Path, help="report folder (default eval/reports/<timestamp>)")
+    parser.add_argument("--rgb-dir", type=Path, help="RGB en_fact folder (default shared/benchmarks/rgb_en_fact)")
+    parser.add_argument("--limit", type=int, help="only the first N questions of each set (quick checks)")
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
+
+    try:
+        results, sections = run(args)
+    except (RagError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    created = time.strftime("%Y-%m-%d %H:%M:%S")
+    out_dir = args.out or REPORTS / time.strftime("%Y%m%d-%H%M%S")
+    meta = {"created": created, "commit": _commit(), "gold": str(args.gold), "sections": sections,
+            "command": " ".join(["python -m rag.eval", *(argv if argv is not None else sys.argv[1:])])}
+    path = report.write(results, out_dir, meta, make_plots=not args.no_plots)
+    print(report.overall_tables(results))
+    for r in results:
+        if r.status != "ok":
+            print(f"\nskipped {r.benchmark}/{r.config.name}: {r.note}")
+    print(f"\nreport: {path}")
+    return 0 if any(r.status == "ok" for r in results) else 1
+
+
+def run(args: argparse.Namespace) -> tuple[list[RunResult], list[str]]:
+    benchmarks = args.benchmark or ["gold"]
+    base = Config.from_env()
+    embedder = Embedder(base.embed_model, base.embed_batch_size)  # one model for every configuration
+    embedder.warm_up()
+    results: list[RunResult] = []
+    sections: list[str] = []
+    progress = not args.quiet
+    with tempfile.TemporaryDirectory(prefix="dossier-eval-") as tmp_name:
+        tmp = Path(tmp_name)
+        if "gold" in benchmarks:
+            items = load_gold(args.gold)[: args.limit]
+            # A private copy of the seed pages: uploads kept in seeds/uploads are not part of the set.
+            seeds = tmp / "seeds"
+            shutil.copytree(base.seeds_dir, seeds, ignore=shutil.ignore_patterns("uploads", ".*"))
+            for config in resolve(args.config or DEFAULT_RUN):
+                results.append(run_config(config, items, seeds_dir=seeds, workdir=tmp / f"gold-{config.name}",
+                                          embedder=embedder, progress=progress))
+        if "rgb" in benchmarks:
+            passages, items = rgb.load(args.rgb_dir)
+            items = items[: args.limit]
+            corpus = rgb.write_corpus(passages, tmp / "rgb-corpus")
+            sections.append(rgb_section(corpus))
+            for config in resolve(args.config or RGB_RUN):
+                seeds = corpus.all_dir if config.kind == BASELINE else corpus.clean_dir
+                results.append(run_config(config, items, seeds_dir=seeds, workdir=tmp / f"rgb-{config.name}",
+                                          embedder=embedder, benchmark="rgb", extra_score=rgb.extra_score,
+                                          progress=progress))
+    return results, sections
+
+
+def rgb_section(corpus: rgb.Corpus) -> str:
+    lines = [
+        "## RGB en_fact corpus",
+        "",
+        rgb.LICENCE,
+        "",
+        f"{corpus.passages} passages, one file each. Our cleaner accepted {corpus.passages - len(corpus.skipped)}; "
+        f"it rejected {len(corpus.skipped)} (left out of our index, kept in the baseline's) and shortened "
+        f"{len(corpus.trimmed)}. Scoring: retrieval against `gold_pids`; exact match = every accepted "
+        "answer appears in the normalised answer text; token F1 against the best accepted answer.",
+    ]
+    lines += [f"- rejected `{pid}`: {why}" for pid, why in corpus.skipped.items()]
+    lines += [f"- shortened `{pid}` by {n} words" for pid, n in corpus.trimmed.items()]
+    return "\n".join(lines)
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return out.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "?"

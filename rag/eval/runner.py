@@ -1,0 +1,193 @@
+"""Run one configuration over a question set: build its index in a temp folder, ask, score."""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from rag.config import Config
+from rag.embeddings import Embedder
+from rag.eval.configs import BASELINE, EvalConfig
+from rag.eval.gold import GoldItem
+from rag.eval.metrics import EvidenceLocator, QuestionScore, Retrieved, SystemOutput, aggregate, score_question
+from rag.indexer import read_folder
+from rag.loaders import parse
+
+log = logging.getLogger(__name__)
+
+
+class Unavailable(Exception):
+    """The configuration's backend cannot run here (no model, no server); the run skips it."""
+
+
+class System(Protocol):
+    def setup(self) -> dict[str, Any]:
+        """Build the index; return what to report about it. Raises Unavailable."""
+        ...
+
+    def settings(self) -> dict[str, Any]: ...
+
+    def ask(self, question: str, history: list[str]) -> SystemOutput: ...
+
+    def corpus(self) -> dict[str, str]:
+        """doc_id → the text the system indexed, to locate gold evidence in."""
+        ...
+
+    def alias(self, doc_id: str) -> str: ...
+
+
+@dataclass
+class RunResult:
+    benchmark: str
+    config: EvalConfig
+    status: str  # "ok" or "skipped"
+    note: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
+    setup: dict[str, Any] = field(default_factory=dict)
+    scores: list[QuestionScore] = field(default_factory=list)
+    overall: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class PipelineSystem:
+    """Our `Pipeline` with the configuration's overrides, indexing into its own temp folder."""
+
+    def __init__(self, config: EvalConfig, seeds_dir: Path, workdir: Path, embedder: Embedder) -> None:
+        self.eval_config = config
+        self.config = Config.from_env(seeds_dir=seeds_dir, index_dir=workdir / "index").with_(**config.overrides)
+        self.embedder = embedder
+        self.pipeline = None
+
+    def setup(self) -> dict[str, Any]:
+        from rag.pipeline import Pipeline
+
+        try:
+            # The answer step is built and warmed before indexing, so a missing model or an
+            # unknown mode is reported in seconds rather than after the index is built.
+            self.pipeline = Pipeline(self.config, embedder=self.embedder)
+            self.pipeline.answerer.warm_up()
+        except Exception as exc:  # any backend failure means "not available here", never a crash
+            raise Unavailable(f"answer mode {self.config.answer_mode!r} is not available: {exc}") from exc
+        t0 = time.perf_counter()
+        self.pipeline.warm_up()
+        docs = self.pipeline.documents()
+        return {
+            "documents": len(docs),
+            "chunks": sum(len(d.chunk_ids) for d in docs),
+            "index_seconds": round(time.perf_counter() - t0, 2),
+        }
+
+    def settings(self) -> dict[str, Any]:
+        keep = ("retrieval", "top_k", "candidates", "rrf_k", "dense_weight", "bm25_weight", "chunk_tokens",
+                "chunk_overlap", "dedup_threshold", "answer_mode", "max_answer_sentences", "embed_model")
+        return {k: getattr(self.config, k) for k in keep}
+
+    def answered_in_mode(self, out: SystemOutput) -> bool:
+        """False when another mode gave the answer (a generative mode falling back to extractive).
+        A refusal counts as in mode: generative modes leave refusals to the extractive check."""
+        return out.abstained or not out.mode_used or out.mode_used.startswith(self.config.answer_mode)
+
+    def probe(self, items: list[GoldItem], tries: int = 3) -> None:
+        """A generative mode that silently falls back (no server, model failing) is not available:
+        ask up to `tries` answerable questions the extractive check does not refuse; one answer
+        given in the mode is enough."""
+        why = "no answerable question to try it on"
+        failed = 0
+        for item in (i for i in items if i.answerable and not i.history):
+            out = self.ask(item.question, [])
+            if out.abstained:
+                continue  # the model was not asked
+            if self.answered_in_mode(out):
+                break
+            why = f"it fell back to {out.mode_used!r}: {'; '.join(out.notes) or 'no reason given'}"
+            failed += 1
+            if failed >= tries:
+                raise Unavailable(f"answer mode {self.config.answer_mode!r} is not available: {why}")
+        else:
+            raise Unavailable(f"answer mode {self.config.answer_mode!r} is not available: {why}")
+        # Start the timed run from a cold query cache, as every configuration does.
+        cache = getattr(self.embedder, "_query_cache", None)
+        if cache is not None:
+            cache.clear()
+
+    def ask(self, question: str, history: list[str]) -> SystemOutput:
+        t0 = time.perf_counter()
+        a = self.pipeline.ask(question, history)
+        return SystemOutput(
+            text=a.text,
+            abstained=a.abstained,
+            passages=[Retrieved(p.chunk.doc_id, p.chunk.text) for p in a.passages],
+            citations=[Retrieved(c.doc_id, c.snippet) for c in a.citations],
+            seconds=time.perf_counter() - t0,
+            mode_used=a.mode_used,
+            notes=list(a.notes),
+        )
+
+    def corpus(self) -> dict[str, str]:
+        files = read_folder(self.config.seeds_dir, self.config.max_file_bytes)
+        return {d.doc_id: d.text for f in files for d in parse(f.source, f.data, f.suffix)}
+
+    def alias(self, doc_id: str) -> str:
+        return doc_id
+
+
+def make_system(config: EvalConfig, seeds_dir: Path, workdir: Path, embedder: Embedder) -> System:
+    if config.kind == BASELINE:
+        from rag.eval.baseline import BaselineSystem
+
+        return BaselineSystem(seeds_dir, workdir, top_k=Config.from_env().top_k)
+    return PipelineSystem(config, seeds_dir, workdir, embedder)
+
+
+def run_config(
+    config: EvalConfig,
+    items: list[GoldItem],
+    *,
+    seeds_dir: Path,
+    workdir: Path,
+    embedder: Embedder,
+    benchmark: str = "gold",
+    extra_score: Callable[[GoldItem, SystemOutput], dict[str, float]] | None = None,
+    progress: bool = True,
+) -> RunResult:
+    """Index `seeds_dir` for `config` under `workdir`, ask every item (follow-ups with their
+    history) and score the answers. A backend that is not available gives a skipped result."""
+    t0 = time.perf_counter()
+    result = RunResult(benchmark, config, "ok")
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        system = make_system(config, seeds_dir, workdir, embedder)
+        result.settings = system.settings()
+        result.setup = system.setup()
+        if isinstance(system, PipelineSystem) and system.config.answer_mode != "extractive":
+            system.probe(items)
+    except Unavailable as exc:
+        log.warning("%s: skipped: %s", config.name, exc)
+        result.status, result.note = "skipped", str(exc)
+        return result
+
+    locator = EvidenceLocator(system.corpus())
+    from tqdm import tqdm
+
+    fallbacks = 0
+    for item in tqdm(items, desc=f"{benchmark}/{config.name}", unit="q", disable=not progress, leave=False):
+        try:
+            out = system.ask(item.question, item.history)
+        except Exception as exc:  # one failing question must not end the run; it scores as a failure
+            log.error("%s %s failed:\n%s", config.name, item.id, traceback.format_exc())
+            out = SystemOutput(text="", abstained=False, error=f"{type(exc).__name__}: {exc}")
+        if isinstance(system, PipelineSystem) and not out.error and not system.answered_in_mode(out):
+            fallbacks += 1
+        score = score_question(item, out, locator, system.alias)
+        if extra_score is not None:
+            score.extra.update(extra_score(item, out))
+        result.scores.append(score)
+    result.overall = aggregate(result.scores)
+    result.overall["fallbacks"] = fallbacks
+    result.seconds = round(time.perf_counter() - t0, 1)
+    return result
