@@ -25,10 +25,12 @@ from rag.store import SentenceRow
 W_DENSE = 0.55
 W_LEXICAL = 0.45
 W_RANK = 0.05
+# Bonus for holding the kind of answer asked for, beside the question's words (see evidence.py).
+W_SUPPORT = 0.1
 # Weakest best-sentence score still answered: calibrated on eval/dev_qa.jsonl (see eval/README.md).
 ABSTAIN_BELOW = 0.42
 # Another sentence joins the answer when it scores this close to the best one...
-JOIN_RATIO = 0.85
+JOIN_RATIO = 0.8
 # ...and does not restate a chosen sentence (cosine of the two sentences' vectors).
 SAME_FACT_COSINE = 0.72
 MIN_WORDS = 6
@@ -48,6 +50,7 @@ class Candidate:
     lexical: float
     score: float
     terms: set[str]
+    support: float = 0.0  # how well the sentence holds the kind of answer asked for
 
 
 class ExtractiveAnswerer:
@@ -75,11 +78,16 @@ class ExtractiveAnswerer:
             answer.notes.append(f"The articles never mention {', '.join(missing)}.")
             return answer
         candidates = self._candidates(request)
-        checker = EvidenceChecker(request.question, snap.is_name)
+        checker = EvidenceChecker(request.question, snap.is_name, snap.is_common)
         focus = _focus_terms(request, snap)
-        # The best sentence must hold the kind of thing asked for and the question's most specific
-        # term; otherwise the articles only talk around the question.
-        typed = [c for c in candidates if checker.holds_answer(c.row.text)]
+        # The best sentence must hold the kind of thing asked for (a count, a date, a name...);
+        # otherwise the articles only talk around the question.
+        for c in candidates:
+            c.support = checker.support(c.row.text)
+            c.score += W_SUPPORT * c.support
+        candidates.sort(key=lambda c: -c.score)
+        names = checker.question_names()
+        typed = [c for c in candidates if c.support > 0 and _mentions(c, names, snap)]
         # A count or an amount must come with what is counted: "2%" answers "defence spending" only
         # in a sentence about spending. Other kinds are checked by the type alone.
         needs_focus = checker.expect.kind in (AnswerType.NUMBER, AnswerType.MONEY)
@@ -138,6 +146,17 @@ def _passage_holding(row: SentenceRow, passages: list[Passage]) -> Passage | Non
         if c.doc_id == row.doc_id and min(c.end, row.end) - max(c.start, row.start) >= 0.5 * (row.end - row.start):
             return p
     return None  # the sentence lies outside every retrieved passage
+
+
+def _mentions(c: Candidate, names: set[str], snap) -> bool:
+    """The passage (or its story's masthead, "according to NewsX") names every proper name the
+    question uses: evidence about Modi does not answer a question about the Quad."""
+    doc = snap.documents.get(c.row.doc_id)
+    meta = f"{doc.title} {doc.publisher} {' '.join(doc.aside_names)}" if doc else ""
+    text = f"{c.row.text} {c.passage.chunk.title} {c.passage.chunk.text} {meta}".lower()
+    # Prefixes match "Britain" to "British"; half the names suffice for two-part questions.
+    found = sum(bool(re.search(rf"\b{re.escape(n[: max(4, len(n) - 3)])}", text)) for n in names)
+    return found >= (len(names) + 1) // 2
 
 
 def _focus_terms(request: AnswerRequest, snap) -> set[str]:

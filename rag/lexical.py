@@ -55,6 +55,10 @@ class LexicalIndex:
         """Smoothed IDF; a term the corpus never uses gets the highest weight."""
         return math.log(1 + (self.size + 1) / (self._df.get(term, 0) + 0.5))
 
+    def share(self, term: str) -> float:
+        """Share of indexed texts that contain the term."""
+        return self._df.get(term, 0) / self.size if self.size else 0.0
+
     def known(self, term: str) -> bool:
         return term in self._df
 

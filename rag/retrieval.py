@@ -17,6 +17,8 @@ from rag.lexical import LexicalIndex, terms
 from rag.schema import Chunk, Passage
 from rag.store import DocRecord, Store
 
+COMMON_SHARE = 0.3
+
 
 @dataclass
 class Snapshot:
@@ -31,8 +33,17 @@ class Snapshot:
     metadata_terms: frozenset[str]  # terms of titles, publishers, file names and page mastheads
     lower_words: frozenset[str]  # words the corpus writes in lower case: not proper names
 
+    def is_common(self, term: str) -> bool:
+        """A term in so many passages that it locates nothing ("india" in an India-Japan corpus)."""
+        return self.lexical.share(term) >= COMMON_SHARE
+
     def is_name(self, word: str) -> bool:
-        return len(word) > 1 and word.lower() not in self.lower_words
+        """A proper name: never written in lower case, and not in most passages (a name every
+        story repeats, like the countries of a topic, answers nothing)."""
+        if len(word) < 2 or word.lower() in self.lower_words:
+            return False
+        stems = terms(word)
+        return not stems or not self.is_common(stems[0])
 
     def chunk_holding(self, doc_id: str, start: int, end: int) -> Chunk | None:
         """The first chunk of the document that holds most of the span [start, end)."""
