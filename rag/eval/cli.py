@@ -42,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
+    import bm25s  # noqa: F401  (it sets its own logger to DEBUG on import: quieten it after that)
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
 
     try:
         results, sections = run(args)
@@ -64,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> tuple[list[RunResult], list[str]]:
     benchmarks = args.benchmark or ["gold"]
+    # Everything that can be wrong on the command line fails before the model loads.
+    gold_configs = resolve(args.config or DEFAULT_RUN)
+    rgb_configs = resolve(args.config or RGB_RUN)
+    gold_items = load_gold(args.gold)[: args.limit] if "gold" in benchmarks else []
+    rgb_data = rgb.load(args.rgb_dir) if "rgb" in benchmarks else None
     base = Config.from_env()
     embedder = Embedder(base.embed_model, base.embed_batch_size)  # one model for every configuration
     embedder.warm_up()
@@ -73,19 +80,17 @@ def run(args: argparse.Namespace) -> tuple[list[RunResult], list[str]]:
     with tempfile.TemporaryDirectory(prefix="dossier-eval-") as tmp_name:
         tmp = Path(tmp_name)
         if "gold" in benchmarks:
-            items = load_gold(args.gold)[: args.limit]
             # A private copy of the seed pages: uploads kept in seeds/uploads are not part of the set.
             seeds = tmp / "seeds"
             shutil.copytree(base.seeds_dir, seeds, ignore=shutil.ignore_patterns("uploads", ".*"))
-            for config in resolve(args.config or DEFAULT_RUN):
-                results.append(run_config(config, items, seeds_dir=seeds, workdir=tmp / f"gold-{config.name}",
+            for config in gold_configs:
+                results.append(run_config(config, gold_items, seeds_dir=seeds, workdir=tmp / f"gold-{config.name}",
                                           embedder=embedder, progress=progress))
-        if "rgb" in benchmarks:
-            passages, items = rgb.load(args.rgb_dir)
-            items = items[: args.limit]
+        if rgb_data is not None:
+            passages, items = rgb_data[0], rgb_data[1][: args.limit]
             corpus = rgb.write_corpus(passages, tmp / "rgb-corpus")
             sections.append(rgb_section(corpus))
-            for config in resolve(args.config or RGB_RUN):
+            for config in rgb_configs:
                 seeds = corpus.all_dir if config.kind == BASELINE else corpus.clean_dir
                 results.append(run_config(config, items, seeds_dir=seeds, workdir=tmp / f"rgb-{config.name}",
                                           embedder=embedder, benchmark="rgb", extra_score=rgb.extra_score,

@@ -1,0 +1,71 @@
+"""Quality gate: the default configuration on the seed gold set must stay above measured floors.
+
+Runs the real evaluation in-process: the bundled MiniLM, a temp Chroma index over a copy of the
+seeds, all 98 gold questions (follow-ups with their history). ~15 s after the model is loaded.
+Floors and their rationale: eval/README.md, "Quality gate". Raise them when the product improves.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from conftest import SEEDS
+
+from rag.eval import CONFIGS, load_gold, run_config
+from rag.eval.gold import GOLD
+
+# Measured on commit 602b785 (see eval/README.md), minus about two questions' worth of margin.
+FLOORS = {
+    "hit@1": 0.71,
+    "hit@5": 0.93,
+    "mrr": 0.80,
+    "fact_recall": 0.75,
+    "all_facts": 0.72,
+    "gold_cited": 0.88,
+    "cit_precision": 0.57,
+    "abstain_recall": 0.82,
+    "abstain_precision": 0.70,
+}
+CEILINGS = {
+    "false_refusal": 0.075,  # answerable questions refused
+    "latency_p95": 3.0,  # seconds; loose, the machine is shared: catches only a gross slowdown
+    "errors": 0,
+}
+
+
+@pytest.fixture(scope="module")
+def gate_result(tmp_path_factory, embedder):
+    tmp = tmp_path_factory.mktemp("gate")
+    seeds = tmp / "seeds"
+    shutil.copytree(SEEDS, seeds, ignore=shutil.ignore_patterns("uploads"))
+    result = run_config(CONFIGS["default"], load_gold(GOLD), seeds_dir=seeds, workdir=tmp / "run",
+                        embedder=embedder, progress=False)
+    assert result.status == "ok", result.note
+    return result
+
+
+def _failures(result) -> str:
+    lines = [f"{s.id} ({s.type}): {'; '.join(s.reasons)}" for s in result.scores if not s.passed]
+    return "failing questions:\n" + "\n".join(lines)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("metric, floor", sorted(FLOORS.items()))
+def test_default_configuration_stays_above_its_floor(gate_result, metric, floor):
+    value = gate_result.overall[metric]
+    assert value is not None and value >= floor, f"{metric} = {value} < floor {floor}\n{_failures(gate_result)}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("metric, ceiling", sorted(CEILINGS.items()))
+def test_default_configuration_stays_below_its_ceiling(gate_result, metric, ceiling):
+    value = gate_result.overall[metric]
+    assert value is not None and value <= ceiling, f"{metric} = {value} > ceiling {ceiling}\n{_failures(gate_result)}"
+
+
+@pytest.mark.slow
+def test_every_gold_question_was_asked_with_its_history(gate_result):
+    gold = load_gold(GOLD)
+    assert [s.id for s in gate_result.scores] == [g.id for g in gold]
+    assert gate_result.overall["answerable"] == sum(g.answerable for g in gold)
