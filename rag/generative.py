@@ -1,0 +1,309 @@
+"""Generative answers: a language model writes the answer from numbered sources, grounding keeps
+only the sentences the sources support, and the extractive answer stands in whenever it cannot.
+
+Order of work for one question:
+1. The extractive answer is computed first (milliseconds). When it abstains, the model is not
+   asked: small models do not abstain reliably, and the extractive check does (see eval numbers in
+   the module's tests and the README).
+2. The prompt numbers the retrieved passages as delimited sources, trimmed to fit the context.
+3. The model's text is judged sentence by sentence as it streams (rag.grounding); supported
+   sentences are yielded at once, with final citation numbers, so nothing unsupported is shown.
+4. Generation stops at the sentence limit, when the model drifts (unsupported sentences in a row),
+   at the token limit, or at the time limit.
+5. No supported sentence, a model error or a timeout before any supported sentence: the extractive
+   answer is returned, and Answer.mode_used / notes say so.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterator
+
+from rag.answering import ABSTAIN_TEXT, AnswerRequest
+from rag.config import Config
+from rag.extractive import ExtractiveAnswerer
+from rag.grounding import Claim, Grounder, Source, sources_from_passages
+from rag.llm import LLMClient, build_client
+from rag.prompts import Prompts, format_sources, load_prompts
+from rag.schema import Answer, Citation
+
+log = logging.getLogger(__name__)
+
+# Stop once this many sentences in a row were unsupported after a supported one: the model drifted.
+DRIFT_LIMIT = 2
+# Ask the model only when the extractive check finds an answer (measured: see the README's table).
+ABSTAIN_GATE = True
+# Tokens kept free in the context for the template's own wrapping (chat markers, BOS).
+CONTEXT_MARGIN = 48
+
+
+class GenerationTimeout(RuntimeError):
+    pass
+
+
+class GenerativeAnswerer:
+    """Answer mode "local" (in-process GGUF) or "openai" (OpenAI-compatible server)."""
+
+    def __init__(self, config: Config, embedder, abstain_gate: bool | None = None, condense: bool | None = None,
+                 max_sources: int | None = None) -> None:
+        self.config = config
+        self.name = config.answer_mode
+        self.embedder = embedder
+        # Loaded now, so a broken prompt file stops the app at start, not at the first question.
+        self.prompts: Prompts = load_prompts(config.prompts_dir)
+        self.extractive = ExtractiveAnswerer(config)
+        self.abstain_gate = ABSTAIN_GATE if abstain_gate is None else abstain_gate
+        # Rewriting a follow-up needs a capable model; the tiny local ones garble it (rule-based
+        # condensing in rag.followup already made request.query standalone).
+        self.condense = self.name == "openai" if condense is None else condense
+        self.max_sources = max_sources
+        self.client: LLMClient | None = None
+        self._load_lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Load the model (local) or configure the client (openai) once."""
+        self.extractive.warm_up()
+        with self._load_lock:
+            if self.client is None:
+                self.client = build_client(self.config)
+
+    def answer(self, request: AnswerRequest) -> Answer:
+        result = None
+        for item in self.stream(request):
+            if isinstance(item, Answer):
+                result = item
+        return result
+
+    def stream(self, request: AnswerRequest) -> Iterator[str | Answer]:
+        t0 = time.perf_counter()
+        fallback = self.extractive.answer(request)
+        if self.abstain_gate and fallback.abstained:
+            fallback.notes.append(f"The {self.name} model was not asked: the articles hold no answer to check it against.")
+            fallback.timings["answer"] = time.perf_counter() - t0
+            yield fallback.text
+            yield fallback
+            return
+        if self.client is None:
+            self.warm_up()
+        run = _Run(self, request, t0)
+        yield from run.generate()
+        answer = run.result(fallback)
+        answer.timings["answer"] = time.perf_counter() - t0
+        if answer.mode_used != self.name and not run.yielded:
+            yield answer.text
+        yield answer
+
+    # -- prompt ----------------------------------------------------------------------------
+    def build_prompt(self, request: AnswerRequest, question: str) -> tuple[str, list[Source]]:
+        """The answer prompt and the sources it numbers, trimmed to fit the model's context."""
+        client = self.client
+        snap = request.snapshot
+        passages = request.passages[: self.max_sources] if self.max_sources else list(request.passages)
+        doc_ids = list(dict.fromkeys(p.chunk.doc_id for p in passages))
+        rows, vectors = snap.store.sentences(doc_ids)
+        template = self.prompts.answer if client.chat else self.prompts.answer_base
+        budget = self.config.llm_context_tokens - self.config.llm_max_tokens - CONTEXT_MARGIN
+        while True:
+            sources = sources_from_passages(passages, rows, vectors)
+            prompt = template.render(
+                sources=format_sources([(s.n, s.passage.chunk.title, s.passage.chunk.text) for s in sources]),
+                question=question,
+            )
+            if len(passages) <= 1 or client.count_tokens(prompt) <= budget:
+                return prompt, sources
+            passages = passages[:-1]  # the lowest-ranked passage goes first
+
+    def standalone_question(self, request: AnswerRequest, deadline: float) -> str:
+        """The question the prompt asks: a follow-up rewritten with the history when enabled."""
+        if not request.history:
+            return request.question
+        if not self.condense:
+            return request.query
+        history = "\n".join(f"- {q}" for q in request.history[-4:])
+        prompt = self.prompts.condense.render(history=history, question=request.question)
+        text = ""
+        for piece in self.client.stream(prompt, stops=["\n", *self.client.stops]):
+            text += piece
+            if time.perf_counter() > deadline or len(text) > 300:
+                break
+        text = text.strip().strip('"').strip()
+        # A rewrite that is empty, rambles or answers instead of asking is not used.
+        if 8 <= len(text) <= 300 and not text.lower().startswith(("i ", "sorry", "the articles")):
+            return text
+        return request.query
+
+
+class _Run:
+    """One generation: streams grounded sentences and collects the verdicts."""
+
+    def __init__(self, owner: GenerativeAnswerer, request: AnswerRequest, t0: float) -> None:
+        self.owner = owner
+        self.request = request
+        self.deadline = t0 + owner.config.llm_timeout
+        self.kept: list[Claim] = []
+        self.dropped: list[Claim] = []
+        self.judged: list[Claim] = []  # every verdict, in order
+        self.model_abstained = False
+        self.failure = ""
+        self.yielded = False
+        self.citations: list[Citation] = []
+        self._cite_no: dict[tuple[str, int, int], int] = {}
+        self.parts: list[str] = []
+        self.sources: list[Source] = []
+
+    def generate(self) -> Iterator[str]:
+        owner, request = self.owner, self.request
+        client = owner.client
+        limit = owner.config.max_answer_sentences
+        try:
+            question = owner.standalone_question(request, self.deadline)
+            prompt, self.sources = owner.build_prompt(request, question)
+            grounder = Grounder(self.sources, embed=owner.embedder.embed, idf=request.snapshot.lexical.idf, question=question)
+            pieces = client.stream(prompt)
+            try:
+                for piece in pieces:
+                    for claim in grounder.feed(piece):
+                        text = self._take(claim)
+                        if text:
+                            self.yielded = True
+                            yield text
+                    if self._should_stop(limit):
+                        break
+                    if time.perf_counter() > self.deadline:
+                        raise GenerationTimeout(f"no complete answer within {owner.config.llm_timeout:g} s")
+                else:
+                    for claim in grounder.finish():
+                        text = self._take(claim)
+                        if text:
+                            self.yielded = True
+                            yield text
+            finally:
+                pieces.close()
+        except GenerationTimeout as exc:
+            self.failure = f"timed out: {exc}"
+        except Exception as exc:  # any model or server failure ends in the extractive answer
+            self.failure = _describe(exc, owner.config)
+            log.warning("%s model failed: %s", owner.name, self.failure)
+
+    def _should_stop(self, limit: int) -> bool:
+        if len(self.kept) >= limit or self.model_abstained:
+            return True
+        tail = 0
+        for c in reversed(self.judged):
+            if c in self.kept:
+                break
+            tail += 1
+        return (bool(self.kept) and tail >= DRIFT_LIMIT) or len(self.dropped) >= limit + 3
+
+    def _take(self, claim: Claim) -> str:
+        """Record a verdict; return the text to show for a kept sentence ("" otherwise)."""
+        self.judged.append(claim)
+        if claim.abstains and not self.kept:
+            self.model_abstained = True
+        if not claim.kept or len(self.kept) >= self.owner.config.max_answer_sentences or self._repeats(claim):
+            self.dropped.append(claim)
+            return ""
+        self.kept.append(claim)
+        numbers = []
+        for ev in claim.support:
+            key = (ev.row.doc_id, ev.row.start, ev.row.end)
+            if key not in self._cite_no:
+                self._cite_no[key] = len(self.citations) + 1
+                self.citations.append(self._citation(ev, self._cite_no[key]))
+            numbers.append(self._cite_no[key])
+        sentence = _with_markers(claim.text, list(dict.fromkeys(numbers)))
+        piece = sentence if not self.parts else " " + sentence
+        self.parts.append(piece)
+        return piece
+
+    def _repeats(self, claim: Claim) -> bool:
+        """Small models repeat themselves: a sentence backed by the same text as a kept one adds nothing."""
+        keys = {(e.row.doc_id, e.row.start) for e in claim.support}
+        words = set(claim.text.lower().split())
+        for other in self.kept:
+            if keys == {(e.row.doc_id, e.row.start) for e in other.support}:
+                theirs = set(other.text.lower().split())
+                if len(words & theirs) / max(1, len(words | theirs)) >= 0.5:
+                    claim.reason = "repeats an earlier sentence"
+                    return True
+        return False
+
+    def _citation(self, ev, n: int) -> Citation:
+        snap = self.request.snapshot
+        source = next(s for s in self.sources if s.n == ev.n)
+        passage = source.passage
+        doc = snap.documents.get(ev.row.doc_id)
+        return Citation(
+            n=n,
+            doc_id=ev.row.doc_id,
+            title=doc.title if doc else passage.chunk.title,
+            source=doc.source if doc else passage.source,
+            snippet=ev.row.text,
+            start=ev.row.start,
+            end=ev.row.end,
+            score=round(passage.score, 4),
+            publisher=doc.publisher if doc else passage.publisher,
+            date=doc.date if doc else passage.date,
+            context=passage.chunk.text,
+            context_start=passage.chunk.start,
+        )
+
+    def result(self, fallback: Answer) -> Answer:
+        owner, request = self.owner, self.request
+        label = f"{owner.name} model {owner.client.name if owner.client else ''}".strip()
+        if self.kept:
+            answer = Answer(
+                text="".join(self.parts), citations=self.citations, abstained=False, question=request.question,
+                query=request.query, passages=request.passages, mode_used=owner.name,
+            )
+            answer.notes.append(f"Written by the {label}; every sentence was checked against the cited articles.")
+            unsupported = [c for c in self.dropped if not c.kept and not c.abstains]
+            if unsupported:
+                answer.notes.append(f"{len(unsupported)} sentence(s) the articles do not support were removed.")
+            fixed = sum(c.realigned for c in self.kept)
+            if fixed:
+                answer.notes.append(f"{fixed} citation(s) were missing or wrong and were set by matching the article text.")
+            invalid = sorted({n for c in self.kept + self.dropped for n in c.invalid})
+            if invalid:
+                answer.notes.append("Citation(s) " + ", ".join(f"[{n}]" for n in invalid) + " pointed at no source and were removed.")
+            if self.failure:
+                answer.notes.append(f"Generation stopped early ({self.failure}); the answer may be incomplete.")
+            return answer
+        if self.model_abstained and not owner.abstain_gate:
+            return Answer(
+                text=ABSTAIN_TEXT, citations=[], abstained=True, question=request.question, query=request.query,
+                passages=request.passages, mode_used=owner.name,
+                notes=[f"The {label} found no answer in the articles."],
+            )
+        if self.failure:
+            why = f"the {label} failed ({self.failure})"
+        elif self.model_abstained:
+            why = f"the {label} said the articles do not answer, but they hold a matching passage"
+        else:
+            why = f"none of the {label}'s sentences was supported by the articles"
+        fallback.notes.insert(0, f"Showing the extractive answer: {why}.")
+        fallback.mode_used = "extractive"
+        return fallback
+
+
+def _with_markers(text: str, numbers: list[int]) -> str:
+    """"…tanks [1][2]." — markers inside the final full stop, like the extractive answers."""
+    marks = "".join(f"[{n}]" for n in numbers)
+    text = text.strip()
+    if text and text[-1] in ".!?":
+        return f"{text[:-1].rstrip()} {marks}{text[-1]}"
+    return f"{text} {marks}."
+
+
+def _describe(exc: Exception, config: Config) -> str:
+    """A one-line, actionable reason for a model failure."""
+    name = type(exc).__name__
+    if "Timeout" in name:
+        return f"timed out after {config.llm_timeout:g} s (RAG_LLM_TIMEOUT)"
+    if "Connection" in name:
+        return f"cannot reach {config.openai_base_url} (is the server running? RAG_OPENAI_BASE_URL)"
+    message = re.sub(r"\s+", " ", str(exc))[:200]
+    return f"{name}: {message}" if message else name
