@@ -44,4 +44,8 @@ def make_answerer(config, embedder) -> Answerer:
 
     if config.answer_mode == "extractive":
         return ExtractiveAnswerer(config)
-    raise ConfigError(f"unknown answer mode {config.answer_mode!r}; use extractive")
+    if config.answer_mode in ("local", "openai"):
+        from rag.generative import GenerativeAnswerer
+
+        return GenerativeAnswerer(config, embedder)
+    raise ConfigError(f"unknown answer mode {config.answer_mode!r}; use extractive, local or openai")
