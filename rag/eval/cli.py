@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)
 
+    load_before = _load()
     try:
         results, sections = run(args)
     except (RagError, FileNotFoundError, ValueError) as exc:
@@ -53,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     created = time.strftime("%Y-%m-%d %H:%M:%S")
     out_dir = args.out or REPORTS / time.strftime("%Y%m%d-%H%M%S")
+    # Latency depends on what else the machine runs: the load average is kept with the figures.
     meta = {"created": created, "commit": _commit(), "gold": str(args.gold), "sections": sections,
+            "load_average": f"{load_before} at start, {_load()} at end (1-minute, {os.cpu_count()} CPUs)",
             "command": " ".join(["python -m rag.eval", *(argv if argv is not None else sys.argv[1:])])}
     path = report.write(results, out_dir, meta, make_plots=not args.no_plots)
     print(report.overall_tables(results))
@@ -112,6 +116,13 @@ def rgb_section(corpus: rgb.Corpus) -> str:
     lines += [f"- rejected `{pid}`: {why}" for pid, why in corpus.skipped.items()]
     lines += [f"- shortened `{pid}` by {n} words" for pid, n in corpus.trimmed.items()]
     return "\n".join(lines)
+
+
+def _load() -> str:
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "?"
 
 
 def _commit() -> str:

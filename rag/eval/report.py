@@ -231,6 +231,8 @@ def markdown(results: list[RunResult], meta: dict[str, Any], images: list[str]) 
     md = [f"# Dossier evaluation, {meta.get('created', '')}", ""]
     md.append(f"Commit `{meta.get('commit', '?')}`; gold set `{meta.get('gold', '-')}`. "
               "Every configuration indexed the corpus into its own temporary folder.")
+    if meta.get("load_average"):
+        md.append(f"Load average: {meta['load_average']}; latencies are wall-clock and vary with it.")
     md += ["", "## Configurations", ""]
     for r in results:
         line = f"- **{r.config.name}** ({r.benchmark}): {r.config.description}"
