@@ -187,7 +187,8 @@ def _main_story(lines: list[str], page_lines: list[str], meta: _Meta) -> Story |
     if start is None:
         # No prose-length line at all (a note of short lines): keep whatever is not debris.
         kept = [ln for ln in lines if ln and not _BOILERPLATE_WORDS.search(ln)]
-        if not kept:
+        # ...as long as something reads like a sentence: a menu ("Home / Settings") is not a story.
+        if not any(re.search(r"[.!?’'\"”]$", ln) and _words(ln) >= 3 for ln in kept):
             return None
         start, end = lines.index(kept[0]), len(lines) - 1 - lines[::-1].index(kept[-1])
     title = meta.title or _title_before(lines, start)

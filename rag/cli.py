@@ -36,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"unchanged {report.unchanged}; embedded {report.chunks_embedded} chunks)"
             )
         elif args.command == "ask":
-            answer = Pipeline(config).warm_up().ask(args.question, history=args.history)
+            pipeline = Pipeline(config)
+            pipeline.check_question(args.question)  # a bad question fails before models load
+            answer = pipeline.warm_up().ask(args.question, history=args.history)
             print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else render(answer))
         elif args.command == "sources":
             for d in Pipeline(config).warm_up(sync=False).documents():

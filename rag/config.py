@@ -31,9 +31,8 @@ class Config:
     top_k: int = 5  # passages handed to the answer step
     candidates: int = 20  # per retriever, before fusion
     rrf_k: int = 60
-    dense_weight: float = 1.0
+    dense_weight: float = 1.0  # dense search runs over single sentences, mapped to their chunks
     bm25_weight: float = 1.0
-    sentence_weight: float = 1.0  # dense search over single sentences, mapped to their chunks
     # Chunks whose word-shingle overlap with a better-ranked chunk exceeds this are dropped.
     dedup_threshold: float = 0.6
     answer_mode: str = "extractive"  # extractive | local | openai

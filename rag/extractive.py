@@ -27,6 +27,8 @@ W_LEXICAL = 0.45
 W_RANK = 0.05
 # Bonus for holding the kind of answer asked for, beside the question's words (see evidence.py).
 W_SUPPORT = 0.1
+# Weight of term proximity (question word pairs in order) within the lexical score.
+W_ORDER = 0.3
 # Weakest best-sentence score still answered: calibrated on eval/dev_qa.jsonl (see eval/README.md).
 ABSTAIN_BELOW = 0.42
 # Another sentence joins the answer when it scores this close to the best one...
@@ -87,7 +89,12 @@ class ExtractiveAnswerer:
             c.score += W_SUPPORT * c.support
         candidates.sort(key=lambda c: -c.score)
         names = checker.question_names()
-        typed = [c for c in candidates if c.support > 0 and _mentions(c, names, snap)]
+        # A count, an amount or a date belongs to what it sits beside: the names must be in the
+        # sentence itself ("US$40,000" in a sentence about tariffs is not the price of a Model Y).
+        strict = checker.expect.kind in (AnswerType.NUMBER, AnswerType.MONEY, AnswerType.DATE)
+        # and must stand beside the question's words, not at the far end of a long sentence.
+        min_support = 1.0 if strict else 0.5
+        typed = [c for c in candidates if c.support >= min_support and _mentions(c, names, snap, sentence_only=strict)]
         # A count or an amount must come with what is counted: "2%" answers "defence spending" only
         # in a sentence about spending. Other kinds are checked by the type alone.
         needs_focus = checker.expect.kind in (AnswerType.NUMBER, AnswerType.MONEY)
@@ -121,7 +128,7 @@ class ExtractiveAnswerer:
         """Sentences of the retrieved passages, scored against the question, best first."""
         snap = request.snapshot
         doc_order = list(dict.fromkeys(p.chunk.doc_id for p in request.passages))
-        rows, vectors = snap.store.sentences(doc_order)
+        rows, vectors = snap.store.sentences(doc_order, query=request.query_vector)
         q_terms = [t for t in dict.fromkeys(terms(request.query)) if t not in _QUESTION_WORDS]
         weights = {t: snap.lexical.idf(t) for t in q_terms}
         total = sum(weights.values()) or 1.0
@@ -130,13 +137,29 @@ class ExtractiveAnswerer:
             passage = _passage_holding(row, request.passages)
             if passage is None or len(row.text.split()) < MIN_WORDS:
                 continue
-            present = set(terms(row.text))
+            sentence_terms = terms(row.text)
+            present = set(sentence_terms)
             lexical = sum(w for t, w in weights.items() if t in present) / total
+            lexical += W_ORDER * _ordered_pairs(q_terms, sentence_terms)
             dense = float(vec @ request.query_vector)
             score = W_DENSE * dense + W_LEXICAL * lexical + W_RANK / passage.rank
             out.append(Candidate(row, passage, vec, dense, lexical, score, present))
         out.sort(key=lambda c: -c.score)
         return out
+
+
+def _ordered_pairs(q_terms: list[str], s_terms: list[str], window: int = 4) -> float:
+    """Share of the question's neighbouring term pairs that the sentence has in the same order,
+    close together (term proximity): "Tokyo had offered" matches "Japan offer"; "India offers"
+    does not, though both share the words."""
+    pairs = list(zip(q_terms, q_terms[1:]))
+    if not pairs:
+        return 0.0
+    where: dict[str, list[int]] = {}
+    for i, t in enumerate(s_terms):
+        where.setdefault(t, []).append(i)
+    hits = sum(any(0 < j - i <= window for i in where.get(a, []) for j in where.get(b, [])) for a, b in pairs)
+    return hits / len(pairs)
 
 
 def _passage_holding(row: SentenceRow, passages: list[Passage]) -> Passage | None:
@@ -148,12 +171,12 @@ def _passage_holding(row: SentenceRow, passages: list[Passage]) -> Passage | Non
     return None  # the sentence lies outside every retrieved passage
 
 
-def _mentions(c: Candidate, names: set[str], snap) -> bool:
+def _mentions(c: Candidate, names: set[str], snap, sentence_only: bool = False) -> bool:
     """The passage (or its story's masthead, "according to NewsX") names every proper name the
     question uses: evidence about Modi does not answer a question about the Quad."""
     doc = snap.documents.get(c.row.doc_id)
     meta = f"{doc.title} {doc.publisher} {' '.join(doc.aside_names)}" if doc else ""
-    text = f"{c.row.text} {c.passage.chunk.title} {c.passage.chunk.text} {meta}".lower()
+    text = c.row.text.lower() if sentence_only else f"{c.row.text} {c.passage.chunk.title} {c.passage.chunk.text} {meta}".lower()
     # Prefixes match "Britain" to "British"; half the names suffice for two-part questions.
     found = sum(bool(re.search(rf"\b{re.escape(n[: max(4, len(n) - 3)])}", text)) for n in names)
     return found >= (len(names) + 1) // 2

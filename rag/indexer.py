@@ -19,8 +19,8 @@ from rag.embeddings import Embedder
 from rag.errors import CorpusError
 from rag.loaders import content_hash, corpus_files, parse, read_bytes
 from rag.schema import Chunk, Document, IndexReport
-from rag.sentences import sentence_spans
-from rag.store import SCHEMA_VERSION, DocRecord, Manifest, Store
+from rag.sentences import segment_spans, sentence_spans
+from rag.store import SCHEMA_VERSION, DocRecord, Manifest, SentenceRow, Store
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,8 @@ def index_settings(config: Config, embedder: Embedder) -> dict:
     }
 
 
-def embedding_text(chunk: Chunk) -> str:
-    # The title gives every chunk its story's context ("he said" → which story); it costs ~15 tokens.
+def lexical_text(chunk: Chunk) -> str:
+    # The title gives every chunk its story's context ("he said" → which story).
     return f"{chunk.title}\n{chunk.text}" if chunk.title else chunk.text
 
 
@@ -100,18 +100,18 @@ class Indexer:
 
         new_docs = [d for _, docs in changed.values() for d in docs]
         new_chunks = [c for d in new_docs for c in self.chunker.split(d)]
-        sent_ids, sent_docs, sent_spans, sent_texts = [], [], [], []
+        rows: list[SentenceRow] = []
+        sent_ids: list[str] = []
         for d in new_docs:
-            for k, (s, e) in enumerate(sentence_spans(d.text)):
-                if e - s >= MIN_SENTENCE_CHARS:
-                    sent_ids.append(f"{d.doc_id}:{d.content_hash[:8]}:s{k}")
-                    sent_docs.append(d.doc_id)
-                    sent_spans.append((s, e))
-                    sent_texts.append(d.text[s:e])
-        if progress and new_chunks:
-            progress(f"embedding {len(new_chunks)} chunks and {len(sent_texts)} sentences")
-        chunk_vecs = self.embedder.embed([embedding_text(c) for c in new_chunks])
-        sent_vecs = self.embedder.embed(sent_texts)
+            for s, e in sentence_spans(d.text):
+                if e - s < MIN_SENTENCE_CHARS:
+                    continue
+                for a, b in segment_spans(d.text, s, e):
+                    sent_ids.append(f"{d.doc_id}:{d.content_hash[:8]}:s{len(sent_ids)}")
+                    rows.append(SentenceRow(d.doc_id, s, e, d.text[s:e], a, b))
+        if progress and rows:
+            progress(f"embedding {len(rows)} sentence pieces of {len(new_docs)} documents")
+        sent_vecs = self.embedder.embed([r.segment for r in rows])
 
         # Nothing has touched the store up to here. From now on: add new rows, publish the
         # tables, then delete stale rows (rows not in the chunk table are ignored by retrieval).
@@ -120,7 +120,6 @@ class Indexer:
             manifest = Manifest(settings=settings, files=dict(old.files), documents=dict(old.documents))
             stale_sources = set(removed_sources) | set(changed)
             stale_docs = {d for s in stale_sources for d in old.files.get(s, {}).get("doc_ids", [])}
-            stale_chunks = [cid for d in stale_docs for cid in old.documents[d].chunk_ids]
             stale_sents = [sid for d in stale_docs for sid in old.documents[d].sentence_ids]
             for s in stale_sources:
                 manifest.files.pop(s, None)
@@ -136,8 +135,8 @@ class Indexer:
             for c in new_chunks:
                 chunk_ids_by_doc.setdefault(c.doc_id, []).append(c.chunk_id)
             sent_ids_by_doc: dict[str, list[str]] = {}
-            for sid, d in zip(sent_ids, sent_docs):
-                sent_ids_by_doc.setdefault(d, []).append(sid)
+            for sid, r in zip(sent_ids, rows):
+                sent_ids_by_doc.setdefault(r.doc_id, []).append(sid)
             for d in new_docs:
                 manifest.documents[d.doc_id] = DocRecord(
                     doc_id=d.doc_id,
@@ -154,16 +153,14 @@ class Indexer:
             kept_chunks = [c for c in old_chunks if c.doc_id not in stale_docs]
             all_chunks = kept_chunks + new_chunks
 
-            if new_chunks:
-                target.add_chunks(new_chunks, chunk_vecs)
             if sent_ids:
-                target.add_sentences(sent_ids, sent_docs, sent_spans, sent_texts, sent_vecs)
+                target.add_sentences(sent_ids, rows, sent_vecs)
             if changed or removed_sources or fresh:
                 target.write_tables(manifest, all_chunks)
             if fresh:
                 target.publish(self.config.index_dir)
-            elif stale_chunks or stale_sents:
-                target.delete(stale_chunks, stale_sents)
+            elif stale_sents:
+                target.delete(stale_sents)
         except BaseException:
             if fresh:
                 target.discard()
@@ -175,6 +172,7 @@ class Indexer:
             removed=sorted(removed_sources),
             unchanged=len(files) - len(changed),
             chunks_embedded=len(new_chunks),
+            sentences_embedded=len(rows),
             documents=len(manifest.documents),
             chunks=len(all_chunks),
             seconds=time.perf_counter() - t0,

@@ -25,10 +25,27 @@ def stopwords() -> frozenset[str]:
     return frozenset(STOPWORDS_EN)
 
 
+# News names a country by its people or its capital as often as by itself ("Tokyo offered",
+# "Japanese media"): fold those into the country so that lexical matching sees one entity.
+_COUNTRY_ALIASES = {
+    "japan": "japanese tokyo", "india": "indian indians delhi", "china": "chinese beijing",
+    "pakistan": "pakistani islamabad", "russia": "russian moscow kremlin", "usa": "u.s american americans washington",
+    "uk": "british britain london", "france": "french paris", "germany": "german berlin",
+    "italy": "italian rome", "canada": "canadian ottawa", "australia": "australian canberra",
+    "korea": "korean seoul", "taiwan": "taiwanese taipei", "ukraine": "ukrainian kyiv kiev",
+    "israel": "israeli", "iran": "iranian tehran", "brazil": "brazilian brasilia",
+    "indonesia": "indonesian jakarta", "vietnam": "vietnamese hanoi", "philippines": "philippine filipino manila",
+    "bangladesh": "bangladeshi dhaka", "afghanistan": "afghan kabul", "turkey": "turkish ankara",
+    "spain": "spanish madrid", "mexico": "mexican", "egypt": "egyptian cairo", "europe": "european",
+}
+_ALIAS = {alias: country for country, aliases in _COUNTRY_ALIASES.items() for alias in aliases.split()}
+
+
 def terms(text: str) -> list[str]:
     """Lower-cased, stemmed content words: the unit of BM25 and of lexical overlap."""
     words = [w.replace("’", "'") for w in _TOKEN.findall(text.lower())]
     words = [w[:-2] if w.endswith("'s") else w for w in words]
+    words = [_ALIAS.get(w, w) for w in words]
     stop = stopwords()
     return _stemmer().stemWords([w for w in words if w not in stop])
 

@@ -24,7 +24,7 @@ def corpus_files(folder: Path) -> list[Path]:
     files = sorted(
         p
         for p in folder.rglob("*")
-        if p.is_file()
+        if (p.is_file() or p.is_symlink())  # a broken link is reported when read, not skipped
         and p.suffix.lower() in SUPPORTED_SUFFIXES
         and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )

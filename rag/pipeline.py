@@ -170,6 +170,10 @@ class Pipeline:
                 item.timings["total"] = time.perf_counter() - t0
             yield item
 
+    def check_question(self, question: str) -> str:
+        """The question, stripped; QuestionError when it is empty or too long."""
+        return self._check(question)
+
     def _check(self, question: str) -> str:
         if not isinstance(question, str):
             raise QuestionError(f"the question must be text, not {type(question).__name__}")

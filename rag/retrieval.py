@@ -54,7 +54,7 @@ class Snapshot:
 
 
 def build_snapshot(store: Store) -> Snapshot:
-    from rag.indexer import embedding_text
+    from rag.indexer import lexical_text
 
     chunks = store.chunks()
     manifest = store.manifest()
@@ -67,7 +67,7 @@ def build_snapshot(store: Store) -> Snapshot:
         store=store,
         chunks=chunks,
         row_of={c.chunk_id: i for i, c in enumerate(chunks)},
-        lexical=LexicalIndex([embedding_text(c) for c in chunks]),
+        lexical=LexicalIndex([lexical_text(c) for c in chunks]),
         documents=manifest.documents,
         chunks_by_doc=by_doc,
         metadata_terms=frozenset(
@@ -110,17 +110,15 @@ class Retriever:
         bm25_ids: list[str] = []
         if cfg.retrieval in ("hybrid", "dense") and query_vector is not None:
             # Rows Chroma holds but the chunk table does not are leftovers of an interrupted update.
-            dense_ids = [cid for cid, _ in snap.store.query_chunks(query_vector, cfg.candidates) if cid in snap.row_of]
+            # MiniLM matches a short question best against single sentences (it was trained on
+            # sentence pairs); a chunk ranks by its best-matching sentence ("small to big").
+            for row, _ in snap.store.query_sentences(query_vector, 2 * cfg.candidates):
+                chunk = snap.chunk_holding(row.doc_id, *((row.seg_start, row.seg_end) if row.seg_start >= 0 else (row.start, row.end)))
+                # Sentences of an interrupted update have no chunk in the table: skip them.
+                if chunk is not None and chunk.chunk_id not in dense_ids:
+                    dense_ids.append(chunk.chunk_id)
+            dense_ids = dense_ids[: cfg.candidates]
             rankings.append((dense_ids, cfg.dense_weight))
-            if cfg.sentence_weight > 0:
-                # MiniLM matches a short question best against single sentences (it was trained on
-                # sentence pairs); a chunk ranks by its best-matching sentence ("small to big").
-                sentence_ids: list[str] = []
-                for row, _ in snap.store.query_sentences(query_vector, 2 * cfg.candidates):
-                    chunk = snap.chunk_holding(row.doc_id, row.start, row.end)
-                    if chunk is not None and chunk.chunk_id not in sentence_ids:
-                        sentence_ids.append(chunk.chunk_id)
-                rankings.append((sentence_ids, cfg.sentence_weight))
         if cfg.retrieval in ("hybrid", "bm25"):
             bm25_ids = [snap.chunks[row].chunk_id for row, _ in snap.lexical.search(query, cfg.candidates)]
             rankings.append((bm25_ids, cfg.bm25_weight))

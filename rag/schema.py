@@ -107,7 +107,8 @@ class IndexReport:
     updated: list[str]
     removed: list[str]
     unchanged: int
-    chunks_embedded: int
+    chunks_embedded: int  # chunks of new or changed documents
+    sentences_embedded: int
     documents: int
     chunks: int
     seconds: float

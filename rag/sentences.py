@@ -17,10 +17,12 @@ _INITIALS_END = re.compile(r"(?:\b[A-Z]\.){1,3}$")
 @lru_cache(maxsize=1)
 def _punkt():
     # NLTK's punkt data ships inside llama-index-core; never let nltk try to download it.
-    import nltk
-    from llama_index.core.utils import get_cache_dir
+    from pathlib import Path
 
-    nltk_dir = get_cache_dir()
+    import llama_index.core
+    import nltk
+
+    nltk_dir = str(Path(llama_index.core.__file__).parent / "_static" / "nltk_cache")
     if nltk_dir not in nltk.data.path:
         nltk.data.path.append(nltk_dir)
     from nltk.tokenize.punkt import PunktTokenizer
@@ -52,3 +54,28 @@ def _merge_initials(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, 
         else:
             merged.append((s, e))
     return merged
+
+
+# Long news sentences carry two or three facts ("…agreed to set up a framework, with media reporting
+# that Tokyo had offered to help India develop fighter jets…"); one vector for all of it matches
+# none of the facts well. Sentences longer than this are embedded clause by clause.
+MAX_SEGMENT_WORDS = 24
+_CLAUSE_BREAK = re.compile(r"(?:,|;|:|\s[–—-])\s+")
+
+
+def segment_spans(text: str, start: int, end: int, max_words: int = MAX_SEGMENT_WORDS) -> list[tuple[int, int]]:
+    """Clause-sized pieces of the sentence text[start:end], each at most ~max_words words."""
+    if len(text[start:end].split()) <= max_words:
+        return [(start, end)]
+    cuts = [start] + [start + m.end() for m in _CLAUSE_BREAK.finditer(text[start:end])] + [end]
+    pieces = [(a, b) for a, b in zip(cuts, cuts[1:]) if text[a:b].strip()]
+    segments: list[tuple[int, int]] = []
+    cur_start, cur_end = pieces[0]
+    for a, b in pieces[1:]:
+        if len(text[cur_start:b].split()) <= max_words or len(text[a:b].split()) < 5:
+            cur_end = b
+        else:
+            segments.append((cur_start, cur_end))
+            cur_start, cur_end = a, b
+    segments.append((cur_start, cur_end))
+    return [(s, s + len(text[s:e].rstrip(" ,;:–—-"))) for s, e in segments]

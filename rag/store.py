@@ -1,4 +1,9 @@
-"""The persisted index: Chroma vectors plus a manifest of documents, chunks and sentence spans.
+"""The persisted index: sentence vectors in Chroma, plus a manifest of documents and a chunk table.
+
+Dense search runs over single sentences (all-MiniLM-L6-v2 was trained on sentence pairs and matches
+a short question best against one sentence); each hit is mapped to the chunk holding it. Chunks are
+the unit of BM25, of context and of citations. Embedding chunks as well measured no better on the
+eval set (see eval/README.md) and would double indexing time, which the model bounds.
 
 Layout under `index_dir`: `CURRENT` names the live generation folder `gen-*`, which holds Chroma's
 files (`chroma/`), `manifest.json` (settings, files with content hashes, documents) and
@@ -22,16 +27,31 @@ import numpy as np
 from rag.errors import IndexCorruptError
 from rag.schema import Chunk
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 _CURRENT = "CURRENT"
 
 
 @dataclass(frozen=True)
 class SentenceRow:
+    """One indexed piece of a sentence: the whole sentence, or a clause of a long one."""
+
     doc_id: str
-    start: int
+    start: int  # the sentence: document.text[start:end] == text
     end: int
     text: str
+    seg_start: int = -1  # the embedded piece; -1 means the whole sentence
+    seg_end: int = -1
+
+    @property
+    def segment(self) -> str:
+        if self.seg_start < 0:
+            return self.text
+        return self.text[self.seg_start - self.start : self.seg_end - self.start]
+
+    @classmethod
+    def from_chroma(cls, meta: dict, text: str) -> SentenceRow:
+        return cls(meta["doc_id"], int(meta["start"]), int(meta["end"]), text,
+                   int(meta.get("seg_start", -1)), int(meta.get("seg_end", -1)))
 
 
 @dataclass
@@ -82,7 +102,6 @@ class Store:
         self.path = path
         self.collection_name = collection
         self._client = None
-        self.chunks_col = None
         self.sentences_col = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -126,11 +145,8 @@ class Store:
                 settings=Settings(anonymized_telemetry=False, allow_reset=False),
             )
             # embedding_function=None: we always pass vectors; Chroma's default would download ONNX.
-            self.chunks_col = self._client.get_or_create_collection(
-                self.collection_name, embedding_function=None, metadata={"hnsw:space": "cosine"}
-            )
             self.sentences_col = self._client.get_or_create_collection(
-                self.collection_name + "-sentences", embedding_function=None, metadata={"hnsw:space": "cosine"}
+                self.collection_name, embedding_function=None, metadata={"hnsw:space": "cosine"}
             )
             if not create:
                 self.manifest()  # parse now, so corruption is reported at open, not mid-question
@@ -181,40 +197,22 @@ class Store:
         _atomic_write(self.path / "manifest.json", manifest.to_json())
 
     # -- vectors ---------------------------------------------------------------------------
-    def add_chunks(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        for lo in range(0, len(chunks), 2000):  # Chroma caps one batch (~5k rows)
-            part = chunks[lo : lo + 2000]
-            self.chunks_col.upsert(
-                ids=[c.chunk_id for c in part],
-                embeddings=vectors[lo : lo + 2000],
-                documents=[c.text for c in part],
-                metadatas=[{"doc_id": c.doc_id, "start": c.start, "end": c.end} for c in part],
-            )
-
-    def add_sentences(
-        self, ids: list[str], doc_ids: list[str], spans: list[tuple[int, int]], texts: list[str], vectors: np.ndarray
-    ) -> None:
-        for lo in range(0, len(ids), 2000):
+    def add_sentences(self, ids: list[str], rows: list[SentenceRow], vectors: np.ndarray) -> None:
+        for lo in range(0, len(ids), 2000):  # Chroma caps one batch (~5k rows)
+            part = rows[lo : lo + 2000]
             self.sentences_col.upsert(
                 ids=ids[lo : lo + 2000],
                 embeddings=vectors[lo : lo + 2000],
-                documents=texts[lo : lo + 2000],
-                metadatas=[{"doc_id": d, "start": s, "end": e} for d, (s, e) in zip(doc_ids[lo : lo + 2000], spans[lo : lo + 2000])],
+                documents=[r.text for r in part],
+                metadatas=[
+                    {"doc_id": r.doc_id, "start": r.start, "end": r.end, "seg_start": r.seg_start, "seg_end": r.seg_end}
+                    for r in part
+                ],
             )
 
-    def delete(self, chunk_ids: list[str], sentence_ids: list[str]) -> None:
-        for lo in range(0, len(chunk_ids), 2000):
-            self.chunks_col.delete(ids=chunk_ids[lo : lo + 2000])
+    def delete(self, sentence_ids: list[str]) -> None:
         for lo in range(0, len(sentence_ids), 2000):
             self.sentences_col.delete(ids=sentence_ids[lo : lo + 2000])
-
-    def query_chunks(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
-        """(chunk_id, cosine similarity), best first."""
-        count = self.chunks_col.count()
-        if count == 0:
-            return []
-        res = self.chunks_col.query(query_embeddings=[vector], n_results=min(n, count), include=["distances"])
-        return [(cid, 1.0 - dist) for cid, dist in zip(res["ids"][0], res["distances"][0])]
 
     def query_sentences(self, vector: np.ndarray, n: int) -> list[tuple[SentenceRow, float]]:
         """The sentences closest to the query vector, with cosine similarity, best first."""
@@ -225,22 +223,34 @@ class Store:
             query_embeddings=[vector], n_results=min(n, count), include=["distances", "metadatas", "documents"]
         )
         return [
-            (SentenceRow(m["doc_id"], int(m["start"]), int(m["end"]), text), 1.0 - dist)
+            (SentenceRow.from_chroma(m, text), 1.0 - dist)
             for m, text, dist in zip(res["metadatas"][0], res["documents"][0], res["distances"][0])
         ]
 
-    def sentences(self, doc_ids: list[str]) -> tuple[list[SentenceRow], np.ndarray]:
-        """Every indexed sentence of the given documents, with its vector."""
+    def sentences(self, doc_ids: list[str], query: np.ndarray | None = None) -> tuple[list[SentenceRow], np.ndarray]:
+        """Every indexed sentence of the given documents, once each, with one vector per sentence.
+
+        A long sentence is stored as several clause vectors: with `query`, the sentence gets the
+        vector of its clause closest to the query; without, that of its first clause.
+        """
         if not doc_ids:
             return [], np.zeros((0, 0), dtype=np.float32)
         res = self.sentences_col.get(
             where={"doc_id": {"$in": list(doc_ids)}}, include=["embeddings", "metadatas", "documents"]
         )
-        rows = [
-            SentenceRow(m["doc_id"], int(m["start"]), int(m["end"]), text)
-            for m, text in zip(res["metadatas"], res["documents"])
-        ]
-        return rows, np.asarray(res["embeddings"], dtype=np.float32)
+        vectors = np.asarray(res["embeddings"], dtype=np.float32)
+        if not len(vectors):
+            return [], vectors
+        sims = vectors @ query if query is not None else None
+        best: dict[tuple[str, int], int] = {}
+        rows = [SentenceRow.from_chroma(m, text) for m, text in zip(res["metadatas"], res["documents"])]
+        for i, r in enumerate(rows):
+            key = (r.doc_id, r.start)
+            j = best.get(key)
+            if j is None or (sims is not None and sims[i] > sims[j]) or (sims is None and r.seg_start < rows[j].seg_start):
+                best[key] = i
+        keep = sorted(best.values(), key=lambda i: (rows[i].doc_id, rows[i].start))
+        return [rows[i] for i in keep], vectors[keep]
 
 
 def _atomic_write(path: Path, text: str) -> None:
