@@ -1,0 +1,339 @@
+"""Dossier in the browser: chat with the articles, see the sources, manage the documents.
+
+    python app.py                      # http://127.0.0.1:7860 (RAG_HOST / RAG_PORT)
+    python app.py --port 8080
+
+A thin Gradio shell over the Python API (`rag.pipeline.Pipeline`): retrieval and answering live
+in `rag`, and all HTML (with the escaping of article text) in `rag.render`.
+
+Named API endpoints, for `gradio_client.Client(url).predict(..., api_name=...)`:
+    /ask        (question, history) -> (answer text, answer dict); history: earlier questions,
+                as a list or a JSON array
+    /chat       (message, chat messages) -> chat messages as the browser shows them (HTML)
+    /upload     (file) -> what was indexed
+    /documents  () -> the indexed documents
+    /remove     (doc id or file name) -> what was removed
+"""
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import rag  # noqa: F401  (first: keeps every library, Gradio included, offline)
+from rag import render
+from rag.config import Config
+from rag.errors import RagError
+from rag.pipeline import Pipeline
+from rag.schema import Answer, IndexReport
+
+import gradio as gr  # isort: skip  (after rag, which sets GRADIO_ANALYTICS_ENABLED=False)
+from gradio.data_classes import FileData  # isort: skip
+
+log = logging.getLogger("dossier.app")
+
+# Questions the bundled seed articles answer; with another corpus they simply abstain.
+EXAMPLES = [
+    "What did Japan offer India?",
+    "Which countries are Japan's partners in the Global Combat Air Program?",
+    "What did the heavy industries minister say about Tesla's plans?",
+    "How many people were killed in the Kashmir attack, and on what date?",
+]
+UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm"]
+
+# System fonts only: a theme with Google Fonts would make every page load reach the internet.
+THEME = gr.themes.Default(
+    primary_hue="blue",
+    font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"],
+    font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"],
+)
+
+Messages = list[dict[str, Any]]
+
+
+def create_app(pipeline: Pipeline) -> gr.Blocks:
+    """The Blocks app over a warmed-up pipeline. Start it with `launch(demo, config)`."""
+    _find_bundled_nltk_data()
+
+    def status() -> str:
+        snap = pipeline.snapshot
+        return render.status_html(len(snap.documents), len(snap.chunks), model_label(pipeline), pipeline.config.answer_mode)
+
+    def file_choices() -> list[tuple[str, str]]:
+        titles: dict[str, list[str]] = {}
+        for d in pipeline.documents():
+            titles.setdefault(d.source, []).append(d.title)
+        return [(f"{source} — {'; '.join(t)}"[:160], source) for source, t in titles.items()]
+
+    def documents_view() -> tuple[str, dict, str]:
+        return render.documents_html(pipeline.documents()), gr.update(choices=file_choices(), value=None), status()
+
+    # -- chat ---------------------------------------------------------------------------------
+    def respond(message: str, chat: Messages | None, questions: list[str] | None) -> Iterator[tuple[Messages, str, list[str]]]:
+        """Stream one answer into the chat. Only earlier *questions* go back in as history."""
+        chat, questions = list(chat or []), list(questions or [])
+        question = (message or "").strip()
+        if not question:
+            yield chat, "", questions
+            return
+        turn = f"t{sum(1 for m in chat if _role(m) == 'assistant') + 1}"
+        chat += [{"role": "user", "content": render.user_html(question)},
+                 {"role": "assistant", "content": render.pending_html()}]
+        yield chat, "", questions
+        text, answer = "", None
+        try:
+            for item in pipeline.ask_stream(question, questions):
+                if isinstance(item, Answer):
+                    answer = item
+                elif item:
+                    text += item
+                    chat[-1] = {"role": "assistant", "content": render.streaming_html(text)}
+                    yield chat, "", questions
+        except RagError as exc:
+            chat[-1] = {"role": "assistant", "content": render.error_html(str(exc))}
+            yield chat, "", questions
+            return
+        except Exception as exc:  # keep the chat usable; the traceback goes to the server log
+            log.exception("answering %r failed", question)
+            chat[-1] = {"role": "assistant", "content": render.error_html(f"Something went wrong ({type(exc).__name__}); see the server log.")}
+            yield chat, "", questions
+            return
+        if answer is None:  # an answerer that ended without its final Answer: show what it wrote
+            answer = Answer(text=text, citations=[], abstained=False, question=question, query=question)
+        chat[-1] = {"role": "assistant", "content": render.answer_html(answer, turn)}
+        yield chat, "", questions + [question]
+
+    # -- documents ------------------------------------------------------------------------------
+    def upload_files(paths: list[str] | None) -> tuple[str, str, dict, str, None]:
+        ok, failed = [], []
+        for path in paths or []:
+            name = Path(path).name  # Gradio keeps the uploaded file's own name
+            try:
+                report = pipeline.upload(name, Path(path).read_bytes())
+                ok.append(_report_line(name, report))
+            except RagError as exc:
+                failed.append(str(exc))
+            except OSError as exc:
+                failed.append(f"{name}: could not read the upload ({exc.strerror or exc})")
+        if not ok and not failed:
+            failed.append("choose one or more .txt, .md or .html files first")
+        docs, choices, stat = documents_view()
+        return render.message_html(ok, failed), docs, choices, stat, None
+
+    def remove_file(source: str | None) -> tuple[str, str, dict, str]:
+        ok, failed = [], []
+        if not source:
+            failed.append("choose a file to remove first")
+        else:
+            try:
+                report = pipeline.remove(source)
+                ok.append(f"removed {source}; {report.documents} documents, {report.chunks} chunks remain")
+            except RagError as exc:
+                failed.append(str(exc))
+        return render.message_html(ok, failed), *documents_view()
+
+    # -- API-only endpoints (data, not HTML) ----------------------------------------------------
+    def api_ask(question: str, history: list[Any] | str | None = None) -> tuple[str, dict]:
+        """Answer a question; history is the earlier questions (a list or a JSON array), oldest first."""
+        try:
+            answer = pipeline.ask(question, _history(history))
+        except RagError as exc:
+            raise gr.Error(str(exc)) from exc
+        return answer.text, answer.to_dict()
+
+    def api_upload(file: FileData) -> dict:
+        """Index an uploaded .txt, .md or .html article; it is answerable as soon as this returns."""
+        path, name = _uploaded(file)
+        try:
+            report = pipeline.upload(name, path.read_bytes())
+        except RagError as exc:
+            raise gr.Error(str(exc)) from exc
+        return {"message": _report_line(name, report), **asdict(report)}
+
+    def api_documents() -> list[dict]:
+        """The indexed documents: id, title, publisher, date, source file and chunk count."""
+        return [
+            {"doc_id": d.doc_id, "title": d.title, "publisher": d.publisher, "date": d.date,
+             "source": d.source, "chunks": len(d.chunk_ids)}
+            for d in pipeline.documents()
+        ]
+
+    def api_remove(document: str) -> dict:
+        """Remove a document (by doc id or file name): its file's stories leave the index and disk."""
+        try:
+            return asdict(pipeline.remove(document))
+        except RagError as exc:
+            raise gr.Error(str(exc)) from exc
+
+    # -- layout -------------------------------------------------------------------------------
+    with gr.Blocks(title="Dossier", analytics_enabled=False) as demo:
+        gr.Markdown("## Dossier\nAsk questions of the news articles; every answer cites its sources.")
+        status_line = gr.HTML(status(), elem_id="dz-status")
+        with gr.Tabs():
+            with gr.Tab("Chat"):
+                chatbot = gr.Chatbot(
+                    elem_id="dz-chat",
+                    label="Chat",
+                    show_label=False,
+                    height="62vh",
+                    # Messages are HTML built by rag.render (article text escaped there); Markdown
+                    # would re-read that text, LaTeX would eat "$2 billion ... $3".
+                    render_markdown=False,
+                    sanitize_html=True,
+                    latex_delimiters=[],
+                    feedback_options=None,
+                    buttons=[],  # Gradio's copy buttons would copy the HTML markup, not the text
+                    placeholder="Ask about the articles, or pick an example below. Follow-ups such as "
+                    "“When was that agreed?” use your earlier questions.",
+                )
+                with gr.Row():
+                    msg = gr.Textbox(
+                        elem_id="dz-question",
+                        placeholder="Ask a question about the articles…",
+                        show_label=False,
+                        scale=8,
+                        autofocus=True,
+                        submit_btn="Ask",
+                        max_length=pipeline.config.max_question_chars,
+                    )
+                    new_chat = gr.Button("New chat", elem_id="dz-new-chat", scale=1, variant="secondary")
+                with gr.Row(elem_id="dz-examples"):
+                    example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
+            with gr.Tab("Documents", elem_id="dz-documents-tab"):
+                docs_table = gr.HTML(render.documents_html(pipeline.documents()), elem_id="dz-docs")
+                with gr.Row():
+                    with gr.Column():
+                        files = gr.File(label="Add articles (.txt, .md, .html)", file_count="multiple",
+                                        file_types=UPLOAD_TYPES, type="filepath", elem_id="dz-upload")
+                        upload_btn = gr.Button("Add to the index", variant="primary", elem_id="dz-upload-btn")
+                    with gr.Column():
+                        to_remove = gr.Dropdown(label="Remove a file (all its stories; the file is deleted)",
+                                                choices=file_choices(), value=None, elem_id="dz-remove-choice")
+                        remove_btn = gr.Button("Remove", variant="stop", elem_id="dz-remove-btn")
+                result = gr.HTML(elem_id="dz-result")
+        questions = gr.State([])
+
+        chat_io = {"inputs": [msg, chatbot, questions], "outputs": [chatbot, msg, questions]}
+        msg.submit(respond, **chat_io, api_name="chat", show_progress="hidden")
+        for button in example_buttons:  # a Button's value is its label: the question
+            button.click(respond, [button, chatbot, questions], chat_io["outputs"], api_visibility="private", show_progress="hidden")
+        new_chat.click(lambda: ([], "", []), outputs=[chatbot, msg, questions], api_visibility="private")
+        chatbot.clear(lambda: [], outputs=[questions], api_visibility="private")
+
+        upload_btn.click(upload_files, [files], [result, docs_table, to_remove, status_line, files], api_visibility="private")
+        remove_btn.click(remove_file, [to_remove], [result, docs_table, to_remove, status_line], api_visibility="private")
+        # Another tab may have changed the index: show the current state on every page load.
+        demo.load(documents_view, outputs=[docs_table, to_remove, status_line], api_visibility="private")
+
+        gr.api(api_ask, api_name="ask")
+        gr.api(api_upload, api_name="upload")
+        gr.api(api_documents, api_name="documents")
+        gr.api(api_remove, api_name="remove")
+    return demo
+
+
+def launch(demo: gr.Blocks, config: Config, **kwargs: Any) -> tuple[Any, str, str]:
+    """Start the server with the offline-safe settings; keyword arguments override them."""
+    settings: dict[str, Any] = {
+        "server_name": config.host,
+        "server_port": config.port,
+        "share": False,
+        "theme": THEME,
+        "css": render.CSS,
+        # The pipeline gives the clear size message; Gradio only stops absurd uploads early.
+        "max_file_size": 2 * config.max_file_bytes,
+        "ssr_mode": False,  # no Node server
+        "pwa": False,
+        "mcp_server": False,
+        "footer_links": ["api", "settings"],
+    }
+    settings.update(kwargs)
+    demo.queue(default_concurrency_limit=1)
+    return demo.launch(**settings)
+
+
+def model_label(pipeline: Pipeline) -> str:
+    """The embedding model's name for the status line."""
+    name = pipeline.embedder.name
+    # The bundled copy (embed_model unset) sits in a folder called just "model".
+    if not pipeline.config.embed_model and name == "model":
+        return "all-MiniLM-L6-v2"
+    return name
+
+
+def _find_bundled_nltk_data() -> None:
+    """Point NLTK at the punkt data llama-index-core bundles.
+
+    Workaround: rag/sentences.py looks in ~/.cache/llama_index, so in a process that opened an
+    existing index, an uploaded one-chunk article fails to split into sentences (LookupError
+    punkt_tab) unless something else set this path first. Harmless once the core finds it itself.
+    """
+    import llama_index.core
+    import nltk
+
+    bundled = str(Path(llama_index.core.__file__).parent / "_static" / "nltk_cache")
+    if Path(bundled).is_dir() and bundled not in nltk.data.path:
+        nltk.data.path.append(bundled)
+
+
+def _role(message: Any) -> str:
+    return message.get("role", "") if isinstance(message, dict) else getattr(message, "role", "")
+
+
+def _history(history: list[Any] | str | None) -> list[Any]:
+    """Earlier questions from a list, a JSON array or a single string."""
+    if history is None or history == "":
+        return []
+    if isinstance(history, str):
+        try:
+            history = json.loads(history)
+        except ValueError:
+            return [history]  # one earlier question, given as plain text
+        if isinstance(history, str):
+            return [history]
+    if not isinstance(history, list):
+        raise gr.Error("history must be a list of earlier questions (or a JSON array of them)")
+    return history
+
+
+def _uploaded(file: Any) -> tuple[Path, str]:
+    """The uploaded file's path and name; only files in Gradio's upload folder are accepted."""
+    from gradio.utils import get_upload_folder
+
+    data = file.model_dump() if hasattr(file, "model_dump") else file
+    if not isinstance(data, dict) or not data.get("path"):
+        raise gr.Error("send the article as a file (gradio_client.handle_file(path))")
+    path = Path(data["path"]).resolve()
+    if not path.is_relative_to(Path(get_upload_folder()).resolve()) or not path.is_file():
+        raise gr.Error("the file must be uploaded through this app")
+    return path, data.get("orig_name") or path.name
+
+
+def _report_line(name: str, report: IndexReport) -> str:
+    return f"added {name}: {report.chunks_embedded} chunks embedded; now {report.documents} documents, {report.chunks} chunks"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Dossier: chat with the news articles in the browser.")
+    parser.add_argument("--host", help="address to listen on (default RAG_HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default RAG_PORT or 7860)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    try:
+        config = Config.from_env(**overrides)
+        print("Loading the models and opening the index…", file=sys.stderr)
+        pipeline = Pipeline(config).warm_up()  # models load now, not on the first question
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    launch(create_app(pipeline), config)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

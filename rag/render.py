@@ -1,0 +1,243 @@
+"""HTML for the browser chat: answers with citation links, source cards, the documents table.
+
+Every string that comes from an article, a file name or the user goes through `esc` here, so a
+document holding `<script>` or `onerror=` shows as text. The output is one line of HTML with no
+blank lines: were it ever run through Markdown, a blank line would end the raw-HTML block and
+let article text be read as Markdown.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from rag.schema import Answer, Citation, Passage
+from rag.store import DocRecord
+
+# Characters of article text shown either side of a cited sentence on its card.
+CONTEXT_CHARS = 220
+# Closest passages shown when the answer abstains, and how much of each.
+CLOSEST_PASSAGES = 3
+PASSAGE_CHARS = 360
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def esc(text: object) -> str:
+    """Escape for HTML text and attribute values, and fold all whitespace (no blank lines)."""
+    return html.escape(" ".join(str(text).split()), quote=True)
+
+
+# -- chat messages ---------------------------------------------------------------------------
+def user_html(question: str) -> str:
+    return f'<div class="dz-user">{esc(question)}</div>'
+
+
+def streaming_html(text: str) -> str:
+    """The answer while it is still being written: plain escaped text and a cursor."""
+    # Markers look like the final ones already; they become links once the citations arrive.
+    marked = _MARKER.sub(r'<span class="dz-cite">[\1]</span>', esc(text))
+    return f'<div class="dz-answer dz-streaming"><p class="dz-text">{marked}<span class="dz-cursor">▍</span></p></div>'
+
+
+def pending_html() -> str:
+    return '<div class="dz-answer dz-streaming"><p class="dz-text dz-muted">Searching the articles…</p></div>'
+
+
+def error_html(message: str) -> str:
+    return f'<div class="dz-answer dz-error dz-done" role="alert"><p>⚠ {esc(message)}</p></div>'
+
+
+def answer_html(answer: Answer, turn: str) -> str:
+    """The finished answer: text with linked [n] markers, then one card per cited document.
+
+    `turn` makes the anchor ids unique within the page (several answers share one chat).
+    """
+    prefix = f"dz-{re.sub(r'[^A-Za-z0-9_-]', '', turn)}"
+    parts = [f'<div class="dz-answer dz-done{" dz-abstained" if answer.abstained else ""}">']
+    if answer.query and answer.query.strip() != answer.question.strip():
+        parts.append(f'<p class="dz-query">Searched for: <q>{esc(answer.query)}</q></p>')
+    groups = group_citations(answer.citations)
+    anchor = {n: f"{prefix}-c{g.excerpt_of[n]}" for g in groups for n in g.numbers}
+    by_n = {c.n: c for c in answer.citations}
+    parts.append(f'<p class="dz-text">{_linked_text(answer.text, anchor, by_n)}</p>')
+    parts.extend(f'<p class="dz-note">{esc(note)}</p>' for note in answer.notes)
+    if groups:
+        parts.append('<div class="dz-sources"><p class="dz-sources-head">Sources</p>')
+        parts.extend(_card(g, prefix) for g in groups)
+        parts.append("</div>")
+    elif answer.passages:
+        parts.append('<div class="dz-sources dz-closest"><p class="dz-sources-head">Closest passages (they do not answer the question)</p>')
+        parts.extend(_passage_card(p) for p in answer.passages[:CLOSEST_PASSAGES])
+        parts.append("</div>")
+    if answer.timings.get("total") is not None:
+        parts.append(f'<p class="dz-timing">{esc(answer.mode_used)} · {answer.timings["total"]:.2f} s</p>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+@dataclass
+class SourceGroup:
+    """One cited document and its cited sentences; a sentence cited under two numbers shows once."""
+
+    first: Citation
+    excerpts: list[tuple[list[int], Citation]] = field(default_factory=list)
+    excerpt_of: dict[int, int] = field(default_factory=dict)  # citation number -> excerpt's first number
+
+    @property
+    def numbers(self) -> list[int]:
+        return [n for ns, _ in self.excerpts for n in ns]
+
+
+def group_citations(citations: Iterable[Citation]) -> list[SourceGroup]:
+    """Cards in order of first citation: one per document, one excerpt per distinct sentence."""
+    groups: dict[str, SourceGroup] = {}
+    for c in sorted(citations, key=lambda c: c.n):
+        g = groups.setdefault(c.doc_id or c.source or c.title, SourceGroup(first=c))
+        for numbers, seen in g.excerpts:
+            if (seen.start, seen.end, seen.snippet) == (c.start, c.end, c.snippet):
+                numbers.append(c.n)
+                g.excerpt_of[c.n] = numbers[0]
+                break
+        else:
+            g.excerpts.append(([c.n], c))
+            g.excerpt_of[c.n] = c.n
+    return list(groups.values())
+
+
+def _linked_text(text: str, anchor: dict[int, str], by_n: dict[int, Citation]) -> str:
+    """Escaped answer text whose [n] markers link to their card and show the source on hover."""
+
+    def link(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if n not in anchor:
+            return m.group(0)  # a bracketed number in the article text, not a citation
+        c = by_n[n]
+        meta = " · ".join(esc(x) for x in (c.publisher, c.date) if x)
+        tip = f"<b>{esc(c.title or c.source)}</b>{' · ' + meta if meta else ''}<br>{esc(_clip(c.snippet, 240))}"
+        return (
+            f'<span class="dz-cite-wrap"><a class="dz-cite" href="#{anchor[n]}">[{n}]</a>'
+            f'<span class="dz-tip" role="tooltip">{tip}</span></span>'
+        )
+
+    return _MARKER.sub(link, esc(text))
+
+
+def _meta(publisher: str, date: str, source: str) -> str:
+    bits = [f'<span class="dz-pub">{esc(publisher)}</span>' if publisher else "",
+            f'<span class="dz-date">{esc(date)}</span>' if date else "",
+            f'<span class="dz-file">{esc(source)}</span>' if source else ""]
+    return '<p class="dz-meta">' + " · ".join(b for b in bits if b) + "</p>"
+
+
+def _card(group: SourceGroup, prefix: str) -> str:
+    c = group.first
+    numbers = "".join(f'<span class="dz-n">[{n}]</span>' for n in group.numbers)
+    excerpts = "".join(
+        f'<blockquote class="dz-snippet" id="{prefix}-c{ns[0]}">'
+        f'<span class="dz-snippet-n">{"".join(f"[{n}]" for n in ns)}</span> {highlighted(cit)}</blockquote>'
+        for ns, cit in group.excerpts
+    )
+    return (
+        f'<div class="dz-card"><p class="dz-card-title">{numbers} {esc(c.title or c.source)}</p>'
+        f"{_meta(c.publisher, c.date, c.source)}{excerpts}</div>"
+    )
+
+
+def _passage_card(p: Passage) -> str:
+    return (
+        f'<div class="dz-card dz-passage"><p class="dz-card-title">{esc(p.chunk.title or p.source)}</p>'
+        f'{_meta(p.publisher, p.date, p.source)}<blockquote class="dz-snippet">{esc(_clip(p.chunk.text, PASSAGE_CHARS))}</blockquote></div>'
+    )
+
+
+def highlighted(c: Citation, radius: int = CONTEXT_CHARS) -> str:
+    """The cited sentence in <mark>, with some of the passage around it for context."""
+    context, snippet = c.context or "", c.snippet
+    at = c.start - c.context_start
+    if not (at >= 0 and context[at : at + len(snippet)] == snippet):
+        at = context.find(snippet) if snippet else -1
+    if at < 0:
+        return f"<mark>{esc(snippet)}</mark>"
+    before, after = context[max(0, at - radius) : at], context[at + len(snippet) : at + len(snippet) + radius]
+    if at - radius > 0:
+        before = "…" + re.sub(r"^\S*\s", "", before)  # start on a word boundary
+    if at + len(snippet) + radius < len(context):
+        after = re.sub(r"\s\S*$", "", after) + "…"
+    # esc() folds whitespace; keep the single space that separated the sentences.
+    lead = " " if before[-1:].isspace() else ""
+    trail = " " if after[:1].isspace() else ""
+    return f"{esc(before)}{lead}<mark>{esc(snippet)}</mark>{trail}{esc(after)}"
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+# -- status line and documents tab -----------------------------------------------------------
+def status_html(documents: int, chunks: int, model: str, mode: str) -> str:
+    return (
+        f'<div class="dz-status"><b>{documents:,}</b> documents · <b>{chunks:,}</b> chunks indexed · '
+        f"embeddings <code>{esc(model)}</code> · answers <code>{esc(mode)}</code></div>"
+    )
+
+
+def documents_html(records: Sequence[DocRecord]) -> str:
+    if not records:
+        return '<p class="dz-muted">No documents indexed yet. Upload .txt, .md or .html articles below.</p>'
+    rows = "".join(
+        f"<tr><td>{esc(d.title)}</td><td>{esc(d.publisher)}</td><td>{esc(d.date)}</td>"
+        f'<td class="dz-num">{len(d.chunk_ids)}</td><td><code>{esc(d.source)}</code></td></tr>'
+        for d in records
+    )
+    return (
+        '<table class="dz-docs"><thead><tr><th>Title</th><th>Publisher</th><th>Date</th>'
+        f"<th>Chunks</th><th>File</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def message_html(ok: Sequence[str], failed: Sequence[str]) -> str:
+    """Result of an upload or removal: one line per file."""
+    lines = [f'<li class="dz-ok">✓ {esc(m)}</li>' for m in ok] + [f'<li class="dz-fail">✗ {esc(m)}</li>' for m in failed]
+    return f'<ul class="dz-result">{"".join(lines)}</ul>' if lines else ""
+
+
+CSS = """
+.dz-status { font-size: 0.92em; color: var(--body-text-color-subdued); }
+.dz-muted, .dz-timing, .dz-note, .dz-query { color: var(--body-text-color-subdued); font-size: 0.9em; }
+.dz-query q { font-style: italic; }
+.dz-answer p { margin: 0.25em 0; }
+.dz-text { line-height: 1.55; }
+.dz-cursor { animation: dz-blink 1s steps(2) infinite; }
+@keyframes dz-blink { to { visibility: hidden; } }
+.dz-error { color: var(--error-text-color, #b91c1c); }
+.dz-cite-wrap { position: relative; }
+.dz-cite { font-size: 0.8em; vertical-align: super; text-decoration: none; font-weight: 600;
+  color: var(--color-accent, #2563eb) !important; padding: 0 1px; }
+.dz-tip { display: none; position: absolute; left: 0; top: 1.5em; z-index: 20; width: min(26em, 70vw);
+  padding: 0.5em 0.7em; border-radius: 6px; font-size: 0.85em; line-height: 1.4; font-weight: normal;
+  background: var(--background-fill-primary); color: var(--body-text-color);
+  border: 1px solid var(--border-color-primary); box-shadow: 0 4px 14px rgba(0,0,0,0.18); }
+.dz-cite-wrap:hover .dz-tip, .dz-cite:focus + .dz-tip { display: block; }
+.dz-sources { margin-top: 0.7em; display: flex; flex-direction: column; gap: 0.5em; }
+.dz-sources-head { font-weight: 600; font-size: 0.9em; margin: 0; }
+.dz-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.5em 0.75em;
+  background: var(--background-fill-secondary); }
+.dz-card-title { font-weight: 600; margin: 0; }
+.dz-n { color: var(--color-accent, #2563eb); margin-right: 0.2em; }
+.dz-meta { font-size: 0.82em; color: var(--body-text-color-subdued); margin: 0.1em 0 0.3em; }
+.dz-file { font-family: var(--font-mono); }
+.dz-snippet { margin: 0.3em 0 0; padding: 0.1em 0 0.1em 0.7em; border-left: 3px solid var(--border-color-primary);
+  font-size: 0.9em; line-height: 1.5; scroll-margin-top: 4em; }
+.dz-snippet:target { border-left-color: var(--color-accent, #2563eb); background: var(--background-fill-primary); }
+.dz-snippet-n { font-weight: 600; color: var(--color-accent, #2563eb); }
+.dz-snippet mark { background: #fde68a; color: #1f2937; padding: 0 2px; border-radius: 2px; }
+.dz-docs { width: 100%; border-collapse: collapse; font-size: 0.9em; }
+.dz-docs th, .dz-docs td { text-align: left; padding: 0.3em 0.5em; border-bottom: 1px solid var(--border-color-primary); }
+.dz-num { text-align: right !important; }
+.dz-result { list-style: none; padding: 0; margin: 0; }
+.dz-fail { color: var(--error-text-color, #b91c1c); }
+#dz-examples button { font-size: 0.85em; }
+"""

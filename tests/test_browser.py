@@ -1,0 +1,268 @@
+"""The chat in a real headless Chromium (Debian's chromium + chromium-driver, never a downloaded
+browser): streamed answers, citation links, source cards, follow-ups, uploads, escaping, and no
+request leaving the machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from conftest import make_config
+from test_app import JAPAN, MALICIOUS, UNANSWERABLE, block_network, free_port, load_app_module
+
+from rag.pipeline import Pipeline
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+TIMEOUT = 120  # seconds; a 2-core CI box is slow, a hang still fails
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
+        reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
+    ),
+]
+
+# Records, per answer, when the page first showed the pending state, answer text, and the final
+# answer (ms on the page clock), so the test can see the stream arrive in steps.
+OBSERVER_JS = """
+window.__dz = {events: []};
+new MutationObserver(() => {
+  const answers = document.querySelectorAll('#dz-chat .dz-answer');
+  const last = answers[answers.length - 1];
+  if (!last) return;
+  const kind = last.classList.contains('dz-done') ? 'done'
+             : last.querySelector('.dz-text:not(.dz-muted)') ? 'text' : 'pending';
+  const ev = window.__dz.events;
+  if (!ev.length || ev[ev.length - 1].kind !== kind || ev[ev.length - 1].n !== answers.length)
+    ev.push({kind, n: answers.length, t: performance.now()});
+}).observe(document.body, {childList: true, subtree: true, characterData: true});
+"""
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, embedder) -> Iterator[tuple[str, Pipeline, Path]]:
+    """The real app over its own seeds copy, with a hostile article already uploaded."""
+    tmp = tmp_path_factory.mktemp("browser")
+    app = load_app_module()
+    with pytest.MonkeyPatch.context() as mp:
+        block_network(mp)
+        config = make_config(tmp, port=free_port())
+        pipeline = Pipeline(config, embedder=embedder).warm_up()
+        pipeline.upload("zorblax.html", MALICIOUS.encode())
+        demo = app.create_app(pipeline)
+        _, url, _ = app.launch(demo, config, prevent_thread_lock=True, quiet=True)
+    yield url, pipeline, tmp
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser(served):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    profile = tempfile.TemporaryDirectory(prefix="dz-chromium-")
+    for arg in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps",
+        "--window-size=1280,1100", f"--user-data-dir={profile.name}",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    # An explicit driver path: Selenium Manager (which downloads drivers) never runs.
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.requests = []  # every URL the page asked for, drained from the performance log
+    driver.get(served[0])
+    wait(driver, lambda d: d.find_elements("css selector", "#dz-question textarea"))
+    driver.execute_script(OBSERVER_JS)
+    yield driver
+    driver.quit()
+    profile.cleanup()
+
+
+def wait(driver, condition, timeout: float = TIMEOUT):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
+
+
+def ask(driver, question: str):
+    """Type a question, press Enter, return the finished answer element."""
+    from selenium.webdriver.common.keys import Keys
+
+    done_before = len(driver.find_elements("css selector", "#dz-chat .dz-done"))
+    box = driver.find_element("css selector", "#dz-question textarea")
+    box.send_keys(question)
+    box.send_keys(Keys.ENTER)
+    wait(driver, lambda d: len(d.find_elements("css selector", "#dz-chat .dz-done")) > done_before)
+    record_requests(driver)  # drain the log as we go, so it never grows large
+    return driver.find_elements("css selector", "#dz-chat .dz-done")[-1]
+
+
+def record_requests(driver) -> list[str]:
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] in ("Network.requestWillBeSent", "Network.webSocketCreated"):
+            driver.requests.append(message["params"].get("request", {}).get("url") or message["params"].get("url", ""))
+    return driver.requests
+
+
+def click_tab(driver, name: str) -> None:
+    tab = next(b for b in driver.find_elements("css selector", "button[role=tab]") if b.text.strip() == name)
+    tab.click()
+
+
+def test_status_line(browser, served):
+    status = browser.find_element("css selector", "#dz-status").text
+    pipeline = served[1]
+    assert f"{len(pipeline.snapshot.documents)} documents" in status
+    assert f"{len(pipeline.snapshot.chunks)} chunks indexed" in status
+    assert "all-MiniLM-L6-v2" in status and "extractive" in status
+
+
+def test_answer_streams_in_with_citations_and_source_cards(browser, served):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    question = "What did Japan offer India?"
+    expected = served[1].ask(question)  # the same pipeline, asked directly
+    assert expected.citations
+    answer = ask(browser, question)
+
+    # The stream reached the page in steps: a pending state first, then the finished answer.
+    kinds = [e["kind"] for e in browser.execute_script("return window.__dz.events")]
+    assert kinds[0] == "pending" and kinds[-1] == "done"
+
+    cites = answer.find_elements("css selector", ".dz-text a.dz-cite")
+    assert [c.text for c in cites] == [f"[{c.n}]" for c in expected.citations]
+    marks = [m.text for m in answer.find_elements("css selector", ".dz-card .dz-snippet mark")]
+    assert sorted(marks) == sorted(" ".join(c.snippet.split()) for c in expected.citations)
+    cards = answer.find_elements("css selector", ".dz-card")
+    assert len(cards) == len({c.doc_id for c in expected.citations})
+    first = expected.citations[0]
+    assert first.title in cards[0].text and first.source in cards[0].text
+
+    # Hovering a marker shows its source; clicking it jumps to the cited passage on the card.
+    tip = cites[0].find_element("xpath", "following-sibling::span[@class='dz-tip']")
+
+    def hovered(d) -> bool:
+        # Re-aim each time: the chat may still be scrolling to the new answer.
+        d.execute_script("arguments[0].scrollIntoView({block: 'center'})", cites[0])
+        ActionChains(d).move_to_element(cites[0]).perform()
+        return tip.is_displayed()
+
+    wait(browser, hovered, timeout=10)
+    assert first.title in tip.text
+    cites[-1].click()
+    target = cites[-1].get_attribute("href").split("#", 1)[1]
+    assert browser.execute_script("return document.querySelector(':target') && document.querySelector(':target').id") == target
+    assert "dz-snippet" in browser.find_element("id", target).get_attribute("class")
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "chat.png"))
+
+
+def test_follow_up_then_new_chat(browser):
+    ask(browser, JAPAN)
+    follow = ask(browser, "And what about engines?")
+    assert "Searched for:" in follow.text and "(What did Japan offer to help India develop?)" in follow.text
+    assert "engine" in follow.find_element("css selector", ".dz-text").text.lower()
+    browser.save_screenshot(str(ARTIFACTS / "follow_up.png"))
+
+    browser.find_element("css selector", "#dz-new-chat").click()
+    wait(browser, lambda d: not d.find_elements("css selector", "#dz-chat .dz-answer"))
+    alone = ask(browser, "And what about engines?")
+    assert "Searched for:" not in alone.text  # the history went with the old chat
+
+
+def test_example_button_and_abstention(browser):
+    browser.find_element("css selector", "#dz-new-chat").click()
+    wait(browser, lambda d: not d.find_elements("css selector", "#dz-chat .dz-answer"))
+    example = browser.find_elements("css selector", "#dz-examples button")[0]
+    example.click()
+    wait(browser, lambda d: d.find_elements("css selector", "#dz-chat .dz-done"))
+    assert example.text in browser.find_element("css selector", "#dz-chat .dz-user").text
+    assert browser.find_elements("css selector", "#dz-chat .dz-done a.dz-cite")
+
+    answer = ask(browser, UNANSWERABLE)
+    assert "The articles don't answer this" in answer.text
+    assert "Closest passages" in answer.text and len(answer.find_elements("css selector", ".dz-passage")) >= 1
+    assert not answer.find_elements("css selector", "a.dz-cite")
+    browser.save_screenshot(str(ARTIFACTS / "abstention.png"))
+
+
+def test_hostile_article_shows_as_text(browser):
+    answer = ask(browser, "Where was the Zorblax treaty signed?")
+    assert "Vilnius" in answer.text
+    assert "<script>window.__xss=3</script>" in answer.text  # visible as text...
+    assert browser.execute_script("return window.__xss") is None  # ...and never run
+    assert not browser.find_elements("css selector", "#dz-chat script, #dz-chat img[onerror], #dz-chat [onerror]")
+    browser.save_screenshot(str(ARTIFACTS / "escaped.png"))
+
+    click_tab(browser, "Documents")
+    table = wait(browser, lambda d: d.find_element("css selector", "#dz-docs table"))
+    assert "Zorblax treaty <img src=x onerror=window.__xss=2> signed" in table.text
+    assert browser.execute_script("return window.__xss") is None
+    click_tab(browser, "Chat")
+
+
+def test_upload_in_the_documents_tab(browser, served):
+    path = served[2] / "quillon.md"
+    path.write_text(
+        "# Quillon harbour expansion approved\n\nThe Quillon harbour expansion will cost 12 million euros "
+        "and is due to open in the spring of 2031, the harbour authority said on Monday.\n\nLocal fishermen "
+        "welcomed the plan but asked for guarantees that their moorings would be kept during the works.\n",
+        encoding="utf-8",
+    )
+    before = len(served[1].documents())
+    click_tab(browser, "Documents")
+    browser.find_element("css selector", "#dz-upload input[type=file]").send_keys(str(path))
+    wait(browser, lambda d: "quillon" in d.find_element("css selector", "#dz-upload").text)  # name, then ".md"
+    browser.find_element("css selector", "#dz-upload-btn").click()
+    result = wait(browser, lambda d: d.find_element("css selector", "#dz-result .dz-ok"))
+    assert "added quillon.md" in result.text
+    assert "Quillon harbour expansion approved" in browser.find_element("css selector", "#dz-docs").text
+    assert f"{before + 1} documents" in browser.find_element("css selector", "#dz-status").text
+
+    # A second copy is refused with a message, not a traceback.
+    browser.find_element("css selector", "#dz-upload input[type=file]").send_keys(str(path))
+    wait(browser, lambda d: "quillon" in d.find_element("css selector", "#dz-upload").text)  # name, then ".md"
+    browser.find_element("css selector", "#dz-upload-btn").click()
+    failed = wait(browser, lambda d: d.find_element("css selector", "#dz-result .dz-fail"))
+    assert "already indexed" in failed.text
+
+    click_tab(browser, "Chat")
+    answer = ask(browser, "How much will the Quillon harbour expansion cost?")
+    assert "12 million euros" in answer.text and "uploads/quillon.md" in answer.text
+
+    # Remove it again: pick the file in the dropdown, press Remove.
+    click_tab(browser, "Documents")
+    choice = browser.find_element("css selector", "#dz-remove-choice input")
+    choice.click()
+    choice.send_keys("quillon")
+    option = wait(browser, lambda d: next((o for o in d.find_elements("css selector", "[role=option]") if "uploads/quillon.md" in o.text), None))
+    option.click()
+    browser.find_element("css selector", "#dz-remove-btn").click()
+    wait(browser, lambda d: "removed uploads/quillon.md" in d.find_element("css selector", "#dz-result").text)
+    assert "Quillon harbour expansion" not in browser.find_element("css selector", "#dz-docs").text
+    assert f"{before} documents" in browser.find_element("css selector", "#dz-status").text
+    assert not (served[1].config.seeds_dir / "uploads" / "quillon.md").exists()
+    click_tab(browser, "Chat")
+
+
+def test_no_request_leaves_the_machine(browser):
+    urls = record_requests(browser)
+    assert any(urlparse(u).hostname == "127.0.0.1" for u in urls)
+    outside = [u for u in urls if urlparse(u).scheme in ("http", "https", "ws", "wss")
+               and urlparse(u).hostname not in ("127.0.0.1", "localhost", "::1")]
+    assert outside == [], f"the page fetched from outside the machine: {outside}"
