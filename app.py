@@ -57,7 +57,6 @@ Messages = list[dict[str, Any]]
 
 def create_app(pipeline: Pipeline) -> gr.Blocks:
     """The Blocks app over a warmed-up pipeline. Start it with `launch(demo, config)`."""
-    _find_bundled_nltk_data()
 
     def status() -> str:
         snap = pipeline.snapshot
@@ -263,21 +262,6 @@ def model_label(pipeline: Pipeline) -> str:
     if not pipeline.config.embed_model and name == "model":
         return "all-MiniLM-L6-v2"
     return name
-
-
-def _find_bundled_nltk_data() -> None:
-    """Point NLTK at the punkt data llama-index-core bundles.
-
-    Workaround: rag/sentences.py looks in ~/.cache/llama_index, so in a process that opened an
-    existing index, an uploaded one-chunk article fails to split into sentences (LookupError
-    punkt_tab) unless something else set this path first. Harmless once the core finds it itself.
-    """
-    import llama_index.core
-    import nltk
-
-    bundled = str(Path(llama_index.core.__file__).parent / "_static" / "nltk_cache")
-    if Path(bundled).is_dir() and bundled not in nltk.data.path:
-        nltk.data.path.append(bundled)
 
 
 def _role(message: Any) -> str:
