@@ -32,7 +32,7 @@ from rag.schema import Answer, Citation
 
 log = logging.getLogger(__name__)
 
-# Stop once this many sentences in a row were unsupported after a supported one: the model drifted.
+# Stop once this many sentences in a row were unsupported: the model drifted (or never started).
 DRIFT_LIMIT = 2
 # Ask the model only when the extractive check finds an answer (measured: see the README's table).
 ABSTAIN_GATE = True
@@ -190,14 +190,12 @@ class _Run:
             log.warning("%s model failed: %s", owner.name, self.failure)
 
     def _should_stop(self, limit: int) -> bool:
+        """Enough sentences, an explicit "not in the articles", or drift: the last DRIFT_LIMIT
+        sentences all unsupported (a small model rarely recovers; stopping saves seconds)."""
         if len(self.kept) >= limit or self.model_abstained:
             return True
-        tail = 0
-        for c in reversed(self.judged):
-            if c in self.kept:
-                break
-            tail += 1
-        return (bool(self.kept) and tail >= DRIFT_LIMIT) or len(self.dropped) >= limit + 3
+        tail = self.judged[-DRIFT_LIMIT:]
+        return len(tail) == DRIFT_LIMIT and not any(c in self.kept for c in tail)
 
     def _take(self, claim: Claim) -> str:
         """Record a verdict; return the text to show for a kept sentence ("" otherwise)."""
