@@ -125,7 +125,7 @@ class GenerativeAnswerer:
         history = "\n".join(f"- {q}" for q in request.history[-4:])
         prompt = self.prompts.condense.render(history=history, question=request.question)
         text = ""
-        for piece in self.client.stream(prompt, stops=["\n", *self.client.stops]):
+        for piece in self.client.stream(prompt, stops=["\n", *self.client.stops], wait=deadline - time.perf_counter()):
             text += piece
             if time.perf_counter() > deadline or len(text) > 300:
                 break
@@ -163,7 +163,7 @@ class _Run:
             question = owner.standalone_question(request, self.deadline)
             prompt, self.sources = owner.build_prompt(request, question)
             grounder = Grounder(self.sources, embed=owner.embedder.embed, idf=request.snapshot.lexical.idf, question=question)
-            pieces = client.stream(prompt)
+            pieces = client.stream(prompt, wait=self.deadline - time.perf_counter())
             try:
                 for piece in pieces:
                     for claim in grounder.feed(piece):

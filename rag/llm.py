@@ -45,13 +45,14 @@ class LLMClient:
     # llama.cpp contexts are not thread-safe: one generation at a time per loaded model.
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def stream(self, prompt: str, stops: list[str] | None = None) -> Iterator[str]:
+    def stream(self, prompt: str, stops: list[str] | None = None, wait: float | None = None) -> Iterator[str]:
         """Text pieces as generated, cut at the first stop sequence. Closing the iterator early
-        stops generation (llama.cpp stops decoding; the HTTP stream is closed)."""
+        stops generation (llama.cpp stops decoding; the HTTP stream is closed). `wait` bounds the
+        seconds spent queueing behind another question for the in-process model."""
         stops = self.stops if stops is None else stops
         lock = self.lock if self.mode == "local" else None
-        if lock:
-            lock.acquire()
+        if lock and not lock.acquire(timeout=-1 if wait is None else max(0.0, wait)):
+            raise LLMError("the model is busy with another question")
         try:
             text = ""
             responses = self.llm.stream_complete(prompt)

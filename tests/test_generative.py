@@ -61,7 +61,7 @@ class FakeClient:
     def count_tokens(self, text: str) -> int:
         return len(text) // 4
 
-    def stream(self, prompt: str, stops=None) -> Iterator[str]:
+    def stream(self, prompt: str, stops=None, wait=None) -> Iterator[str]:
         self.calls += 1
         self.prompts.append(prompt)
         if "Standalone question:" in prompt:  # the condense prompt
