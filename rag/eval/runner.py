@@ -110,7 +110,10 @@ class PipelineSystem:
                 raise Unavailable(f"answer mode {self.config.answer_mode!r} is not available: {why}")
         else:
             raise Unavailable(f"answer mode {self.config.answer_mode!r} is not available: {why}")
-        # Start the timed run from a cold query cache, as every configuration does.
+
+    def cold_start(self) -> None:
+        """Empty the shared embedder's query cache: otherwise every configuration after the first
+        reuses the query vectors the first one computed, and only the first pays for embedding."""
         cache = getattr(self.embedder, "_query_cache", None)
         if cache is not None:
             cache.clear()
@@ -164,8 +167,10 @@ def run_config(
         system = make_system(config, seeds_dir, workdir, embedder)
         result.settings = system.settings()
         result.setup = system.setup()
-        if isinstance(system, PipelineSystem) and system.config.answer_mode != "extractive":
-            system.probe(items)
+        if isinstance(system, PipelineSystem):
+            if system.config.answer_mode != "extractive":
+                system.probe(items)
+            system.cold_start()
     except Unavailable as exc:
         log.warning("%s: skipped: %s", config.name, exc)
         result.status, result.note = "skipped", str(exc)
