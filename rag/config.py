@@ -28,7 +28,7 @@ class Config:
     chunk_overlap: int = 30
     collection: str = "dossier"
     retrieval: str = "hybrid"  # hybrid | dense | bm25
-    top_k: int = 5  # passages handed to the answer step
+    top_k: int = 8  # passages handed to the answer step
     candidates: int = 20  # per retriever, before fusion
     rrf_k: int = 60
     dense_weight: float = 1.0  # dense search runs over single sentences, mapped to their chunks

@@ -111,7 +111,9 @@ class ExtractiveAnswerer:
             return answer
 
         chosen = [best]
-        for c in candidates:
+        # Only sentences ranked below the best one may join it: one that outscores it but fails
+        # the checks above must not slip in as a second sentence.
+        for c in candidates[candidates.index(best) + 1 :]:
             if len(chosen) >= self.config.max_answer_sentences or c.score < JOIN_RATIO * best.score:
                 break
             if c is best or c.lexical == 0:

@@ -7,8 +7,11 @@ chunk offsets and both ranks on every result for citations and evaluation.
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -18,6 +21,10 @@ from rag.schema import Chunk, Passage
 from rag.store import DocRecord, Store
 
 COMMON_SHARE = 0.3
+log = logging.getLogger(__name__)
+# Derived from the tables and saved beside them in the generation folder (see build_snapshot).
+_LEXICAL_DIR = "lexical"
+_EXTRAS = "snapshot-terms.json"
 
 
 @dataclass
@@ -54,8 +61,12 @@ class Snapshot:
 
 
 def build_snapshot(store: Store) -> Snapshot:
-    from rag.indexer import lexical_text
+    """The snapshot of `store`'s current tables.
 
+    The BM25 index and the term sets are derived from the tables only, so they are saved in the
+    generation folder under the tables' signature and reloaded while the tables are unchanged:
+    tokenising and stemming every chunk again took seconds at 10k documents on every start.
+    """
     chunks = store.chunks()
     manifest = store.manifest()
     by_doc: dict[str, list[Chunk]] = {}
@@ -63,20 +74,57 @@ def build_snapshot(store: Store) -> Snapshot:
         by_doc.setdefault(c.doc_id, []).append(c)
     for doc_chunks in by_doc.values():
         doc_chunks.sort(key=lambda c: c.start)
+    signature = store.tables_signature()
+    lexical = LexicalIndex.load(store.path / _LEXICAL_DIR, signature)
+    extras = _load_extras(store, signature) if lexical is not None else None
+    if lexical is None or extras is None:
+        lexical, extras = _derive(chunks, manifest.documents)
+        try:
+            lexical.save(store.path / _LEXICAL_DIR, signature)
+            _save_extras(store, signature, *extras)
+        except OSError as exc:  # a read-only index still serves; it only starts slower
+            log.warning("could not save the BM25 index beside %s: %s", store.path, exc)
     return Snapshot(
         store=store,
         chunks=chunks,
         row_of={c.chunk_id: i for i, c in enumerate(chunks)},
-        lexical=LexicalIndex([lexical_text(c) for c in chunks]),
+        lexical=lexical,
         documents=manifest.documents,
         chunks_by_doc=by_doc,
-        metadata_terms=frozenset(
-            t
-            for d in manifest.documents.values()
-            for t in terms(f"{d.title} {d.publisher} {d.source} {' '.join(d.aside_names)}".replace(".", " "))
-        ),
-        lower_words=frozenset(w for c in chunks for w in re.findall(r"\b[a-z][a-z’'-]*", c.text)),
+        metadata_terms=extras[0],
+        lower_words=extras[1],
     )
+
+
+def _derive(chunks: list[Chunk], documents: dict[str, DocRecord]) -> tuple[LexicalIndex, tuple[frozenset[str], frozenset[str]]]:
+    from rag.indexer import lexical_text
+
+    lexical = LexicalIndex([lexical_text(c) for c in chunks])
+    metadata_terms = frozenset(
+        t
+        for d in documents.values()
+        for t in terms(f"{d.title} {d.publisher} {d.source} {' '.join(d.aside_names)}".replace(".", " "))
+    )
+    lower_words = frozenset(w for c in chunks for w in re.findall(r"\b[a-z][a-z’'-]*", c.text))
+    return lexical, (metadata_terms, lower_words)
+
+
+def _load_extras(store: Store, signature: str) -> tuple[frozenset[str], frozenset[str]] | None:
+    try:
+        data = json.loads((store.path / _LEXICAL_DIR / _EXTRAS).read_text(encoding="utf-8"))
+        if data.get("signature") != signature:
+            return None
+        return frozenset(data["metadata_terms"]), frozenset(data["lower_words"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _save_extras(store: Store, signature: str, metadata_terms: frozenset[str], lower_words: frozenset[str]) -> None:
+    path = store.path / _LEXICAL_DIR / _EXTRAS
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"signature": signature, "metadata_terms": sorted(metadata_terms),
+                               "lower_words": sorted(lower_words)}, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)
 
 
 def rrf(rankings: list[tuple[list[str], float]], k: int) -> dict[str, float]:
@@ -88,9 +136,11 @@ def rrf(rankings: list[tuple[list[str], float]], k: int) -> dict[str, float]:
     return fused
 
 
-def _shingles(text: str, n: int = 3) -> set[tuple[str, ...]]:
+@lru_cache(maxsize=4096)
+def _shingles(text: str, n: int = 3) -> frozenset[tuple[str, ...]]:
+    # Cached: the same candidate chunks come back question after question.
     words = re.findall(r"\w+", text.lower())
-    return {tuple(words[i : i + n]) for i in range(max(1, len(words) - n + 1))}
+    return frozenset(tuple(words[i : i + n]) for i in range(max(1, len(words) - n + 1)))
 
 
 def near_duplicate(a: str, b: str, threshold: float) -> bool:
@@ -127,7 +177,16 @@ class Retriever:
         bm25_rank = {cid: r for r, cid in enumerate(bm25_ids, start=1)}
 
         passages: list[Passage] = []
-        for cid in sorted(fused, key=lambda c: (-fused[c], c)):
+        order = sorted(fused, key=lambda c: (-fused[c], c))
+        # Each retriever's best hit makes the cut: RRF alone lets a chunk ranked 5th and 8th by
+        # both beat one that BM25 ranks 1st and dense misses (a sentence that never names the
+        # country the question names).
+        leaders = [ids[0] for ids, _ in rankings if ids]
+        for cid in reversed(leaders):
+            if cid in order[top_k - 1 :]:
+                order.remove(cid)
+                order.insert(top_k - 1, cid)
+        for cid in order:
             chunk = snap.chunks[snap.row_of[cid]]
             # The same report syndicated twice would fill the context with one fact: keep the best.
             if any(near_duplicate(chunk.text, p.chunk.text, cfg.dedup_threshold) for p in passages):

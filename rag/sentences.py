@@ -60,6 +60,7 @@ def _merge_initials(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, 
 # that Tokyo had offered to help India develop fighter jets…"); one vector for all of it matches
 # none of the facts well. Sentences longer than this are embedded clause by clause.
 MAX_SEGMENT_WORDS = 24
+MIN_SEGMENT_WORDS = 8
 _CLAUSE_BREAK = re.compile(r"(?:,|;|:|\s[–—-])\s+")
 
 
@@ -72,7 +73,10 @@ def segment_spans(text: str, start: int, end: int, max_words: int = MAX_SEGMENT_
     segments: list[tuple[int, int]] = []
     cur_start, cur_end = pieces[0]
     for a, b in pieces[1:]:
-        if len(text[cur_start:b].split()) <= max_words or len(text[a:b].split()) < 5:
+        # Merge while the piece fits, and always merge a fragment ("For Japan,") into its neighbour:
+        # a two-word vector matches every question that names the country.
+        too_short = len(text[a:b].split()) < MIN_SEGMENT_WORDS or len(text[cur_start:cur_end].split()) < MIN_SEGMENT_WORDS
+        if len(text[cur_start:b].split()) <= max_words or too_short:
             cur_end = b
         else:
             segments.append((cur_start, cur_end))
