@@ -94,7 +94,7 @@ _QUESTION_KINDS = [
     (re.compile(r"\b(called|named|name of|what is the name|what's the name)\b", re.I), AnswerType.NAME),
 ]
 # An answer within this many words of a question word counts as standing beside it.
-NEAR_WORDS = 8
+NEAR_WORDS = 10
 
 
 def expectation(question: str) -> Expectation:
