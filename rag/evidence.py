@@ -81,7 +81,8 @@ _QUESTION_KINDS = [
     (re.compile(r"\b(how much (money|did|does|will|would|is|was)\b.*\b(cost|pay|spend|worth)|cost|price|budget|worth|"
                 r"dollar|funding|how expensive|valued at)\b", re.I), AnswerType.MONEY),
     (re.compile(r"\b(how many|how much|how long|how old|how far|how large|how big|how high|how tall|what size|"
-                r"what (percentage|percent|share|proportion|number)|by how much|what per ?cent)\b", re.I), AnswerType.NUMBER),
+                r"what (percentage|percent|share|proportion|number)|by how much|what per ?cent|"
+                r"what (\w+ ){0,2}(target|level|rate|figure|amount|threshold|ceiling|quota)\b)", re.I), AnswerType.NUMBER),
     (re.compile(r"\b(when|what (year|date|day|month|time)|which (\w+ )?(year|dates?|day|month)|"
                 r"on what (\w+ )?(date|day)|since when|by what year|by when)\b", re.I), AnswerType.DATE),
     (re.compile(r"^\s*(who|whom|whose)\b|\bwho (is|was|were|are|did|has|had|will|hosted|said|met|leads?|asked|wrote|"
