@@ -15,20 +15,20 @@ from conftest import SEEDS
 from rag.eval import CONFIGS, load_gold, run_config
 from rag.eval.gold import GOLD
 
-# Measured on commit 602b785 (see eval/README.md), minus about two questions' worth of margin.
+# Measured on commit 71bad48 (see eval/README.md), minus about two questions' worth of margin.
 FLOORS = {
-    "hit@1": 0.71,
+    "hit@1": 0.74,
     "hit@5": 0.93,
-    "mrr": 0.80,
-    "fact_recall": 0.75,
-    "all_facts": 0.72,
+    "mrr": 0.82,
+    "fact_recall": 0.72,
+    "all_facts": 0.70,
     "gold_cited": 0.88,
-    "cit_precision": 0.57,
+    "cit_precision": 0.54,
     "abstain_recall": 0.82,
-    "abstain_precision": 0.70,
+    "abstain_precision": 0.75,
 }
 CEILINGS = {
-    "false_refusal": 0.075,  # answerable questions refused
+    "false_refusal": 0.065,  # answerable questions refused
     "latency_p95": 3.0,  # seconds; loose, the machine is shared: catches only a gross slowdown
     "errors": 0,
 }

@@ -80,19 +80,8 @@ def load(folder: Path | None = None) -> tuple[list[dict], list[GoldItem]]:
     return passages, items
 
 
-def _bundled_punkt() -> None:
-    """Workaround: rag/sentences.py looks for punkt_tab in ~/.cache/llama_index, but the copy
-    llama-index-core ships is in llama_index/core/_static/nltk_cache, which reaches nltk's path
-    only once a SentenceSplitter has had to split a long text. A corpus of short passages never
-    does, and indexing fails with LookupError. Remove once rag/sentences.py adds the bundled path."""
-    from llama_index.core.utils import globals_helper
-
-    globals_helper.wait_for_nltk_check()  # finds the bundled data; downloads nothing
-
-
 def write_corpus(passages: list[dict], workdir: Path) -> Corpus:
     """One .txt file per passage; passages our cleaner rejects go only to the baseline's folder."""
-    _bundled_punkt()
     corpus = Corpus(workdir / "all", workdir / "clean", passages=len(passages))
     corpus.all_dir.mkdir(parents=True)
     corpus.clean_dir.mkdir(parents=True)
