@@ -3,6 +3,7 @@ OpenAI-compatible server on loopback (llama-cpp-python's own server)."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import socket
 import subprocess
@@ -202,6 +203,11 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
     """llama-cpp-python's OpenAI-compatible server with the packaged GGUF; stopped after the module."""
+    missing = [m for m in ("sse_starlette", "starlette_context", "fastapi", "uvicorn", "pydantic_settings")
+               if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.fail(f"llama_cpp.server needs {', '.join(missing)}: pip install -r requirements.txt "
+                    "(sse-starlette==3.7.0, starlette-context==0.5.1)")
     port = free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
     with open(log, "wb") as out:
