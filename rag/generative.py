@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 # Stop once this many sentences in a row were unsupported: the model drifted (or never started).
 DRIFT_LIMIT = 2
+# A later sentence must be at least this relevant to the question (cosine) relative to the first kept
+# one: a small model pads its answer with true but unrelated facts from the sources.
+RELEVANCE_RATIO = 0.7
 # Ask the model only when the extractive check finds an answer (measured: see the README's table).
 ABSTAIN_GATE = True
 # Tokens kept free in the context for the template's own wrapping (chat markers, BOS).
@@ -202,7 +205,8 @@ class _Run:
         self.judged.append(claim)
         if claim.abstains and not self.kept:
             self.model_abstained = True
-        if not claim.kept or len(self.kept) >= self.owner.config.max_answer_sentences or self._repeats(claim):
+        if (not claim.kept or len(self.kept) >= self.owner.config.max_answer_sentences or self._repeats(claim)
+                or self._off_topic(claim)):
             self.dropped.append(claim)
             return ""
         self.kept.append(claim)
@@ -217,6 +221,16 @@ class _Run:
         piece = sentence if not self.parts else " " + sentence
         self.parts.append(piece)
         return piece
+
+    def _off_topic(self, claim: Claim) -> bool:
+        if not self.kept or claim.vector is None or self.kept[0].vector is None:
+            return False
+        query = self.request.query_vector
+        first = float(self.kept[0].vector @ query)
+        if float(claim.vector @ query) < RELEVANCE_RATIO * first:
+            claim.reason = "supported, but not about the question"
+            return True
+        return False
 
     def _repeats(self, claim: Claim) -> bool:
         """Small models repeat themselves: a sentence backed by the same text as a kept one adds nothing."""

@@ -106,6 +106,7 @@ class Claim:
     abstains: bool = False  # the model said the articles do not answer
     reason: str = ""
     score: float = 0.0
+    vector: np.ndarray | None = None  # the claim's embedding, when an embedder was given
 
 
 def sources_from_passages(passages: list[Passage], rows: list[SentenceRow], vectors: np.ndarray | None) -> list[Source]:
@@ -248,7 +249,7 @@ class Grounder:
         if self.question_terms and not set(claim_terms) - self.question_terms:
             claim.reason = "only repeats the question"
             return claim
-        vector = self._vector(text)
+        vector = claim.vector = self._vector(text)
         cited_ev = [e for e in self.evidence if e.n in cited]
         best = self._best(text, claim_terms, vector, cited_ev)
         if best is None or not best[0]:

@@ -100,6 +100,17 @@ def test_unsupported_sentences_are_dropped_and_citations_are_exact(seed_pipeline
     assert "[9] pointed at no source" in notes
 
 
+def test_true_but_unrelated_sentences_are_left_out(seed_pipeline):
+    kashmir = "A deadly attack in Indian-administered Kashmir killed 26 tourists on April 22."
+    request = seed_pipeline.prepare(JAPAN)
+    answerer = fake_answerer(seed_pipeline, FakeClient(kashmir))
+    alone = answerer.answer(request)
+    assert alone.mode_used == "local" and "26 tourists" in alone.text  # supported by a retrieved source
+    answer = fake_answerer(seed_pipeline, FakeClient(f"{GOOD} {kashmir}")).answer(request)
+    assert answer.mode_used == "local" and "fighter jets" in answer.text
+    assert "Kashmir" not in answer.text
+
+
 def test_stream_yields_grounded_pieces_then_the_answer(seed_pipeline):
     answerer = fake_answerer(seed_pipeline, FakeClient(f"{GOOD} {INVENTED} {NOWHERE}"))
     items = list(answerer.stream(seed_pipeline.prepare(JAPAN)))
