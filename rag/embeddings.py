@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -9,6 +11,16 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import ConfigError
+
+# torch's OpenMP workers spin while they wait for work. On a 2-core machine that other processes
+# share, two spinning workers starve each other: one query embedding measured 700 ms p50 with the
+# default policy and 30 ms with PASSIVE (load average ~9; batch indexing 24 → 72 sentences/s).
+# libgomp reads this when torch loads, which is after this module is imported (rag/__init__ first).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+# Texts per model call while holding the lock: a question waits for at most one such slice of a
+# running index update, not for the whole update.
+_SLICE = 256
 
 
 def default_model_path() -> str:
@@ -18,18 +30,41 @@ def default_model_path() -> str:
 
 
 class Embedder:
-    """Normalised float32 vectors, so a dot product is the cosine similarity."""
+    """Normalised float32 vectors, so a dot product is the cosine similarity.
+
+    Thread-safe: the Hugging Face fast tokenizer changes its truncation/padding state on every
+    call and raises "Already borrowed" when two threads use it at once, so model calls are
+    serialised (on 2 cores one call already uses both).
+    """
 
     def __init__(self, model_path: str = "", batch_size: int = 32) -> None:
         self.model_path = model_path or default_model_path()
         self.batch_size = batch_size
         self._model = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # model load and model calls
+        self._cache_lock = threading.Lock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._fingerprint = ""
 
     @property
     def name(self) -> str:
         return Path(self.model_path).name
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the model's weights (not just its folder name, which may be "model"):
+        the key of cached vectors, so that another model never reuses them."""
+        if not self._fingerprint:
+            h = hashlib.sha256()
+            root = Path(self.model_path)
+            for p in sorted(root.rglob("*")) if root.is_dir() else [root]:
+                if p.is_file() and not p.name.startswith("."):
+                    h.update(f"{p.relative_to(root) if root.is_dir() else p.name}:{p.stat().st_size}\n".encode())
+            for name in ("config.json", "modules.json", "1_Pooling/config.json"):
+                if (root / name).is_file():
+                    h.update((root / name).read_bytes())
+            self._fingerprint = f"{self.name}:{h.hexdigest()[:16]}"
+        return self._fingerprint
 
     def warm_up(self) -> None:
         with self._lock:
@@ -47,7 +82,10 @@ class Embedder:
     @property
     def dimension(self) -> int:
         self.warm_up()
-        return int(self._model.get_sentence_embedding_dimension())
+        model = self._model
+        # sentence-transformers 6 renamed the method (the old name warns on every call).
+        get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(get())
 
     @property
     def max_tokens(self) -> int:
@@ -58,23 +96,33 @@ class Embedder:
         self.warm_up()
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return vectors.astype(np.float32, copy=False)
+        # Longest first across the whole input, so each slice pads little (the model's own length
+        # sort only works inside one call).
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for lo in range(0, len(order), _SLICE):
+            idx = order[lo : lo + _SLICE]
+            with self._lock:
+                vectors = self._model.encode(
+                    [texts[i] for i in idx],
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            out[idx] = vectors
+        return out
 
     def embed_query(self, text: str) -> np.ndarray:
         # Follow-ups and the eval repeat queries; a small cache saves the ~10 ms model call.
-        cached = self._query_cache.get(text)
-        if cached is not None:
-            self._query_cache.move_to_end(text)
-            return cached
+        with self._cache_lock:
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
+                return cached
         vector = self.embed([text])[0]
-        self._query_cache[text] = vector
-        if len(self._query_cache) > 512:
-            self._query_cache.popitem(last=False)
+        with self._cache_lock:
+            self._query_cache[text] = vector
+            if len(self._query_cache) > 512:
+                self._query_cache.popitem(last=False)
         return vector
