@@ -15,6 +15,8 @@ from pathlib import Path
 from rag.chunking import Chunker
 from rag.cleaning import CLEANER_VERSION
 from rag.config import Config
+from rag.embed_cache import FILENAME as EMBED_CACHE_FILE
+from rag.embed_cache import EmbeddingCache, embed_with_cache
 from rag.embeddings import Embedder
 from rag.errors import CorpusError
 from rag.loaders import content_hash, corpus_files, parse, read_bytes
@@ -62,10 +64,26 @@ def lexical_text(chunk: Chunk) -> str:
 
 
 class Indexer:
-    def __init__(self, config: Config, embedder: Embedder) -> None:
+    def __init__(self, config: Config, embedder: Embedder, cache: EmbeddingCache | bool | None = True) -> None:
+        """`cache`: True keeps vectors in `<index_dir>/embed-cache.sqlite` (reused by rebuilds and
+        by unchanged text), an `EmbeddingCache` to share one elsewhere, False/None for none."""
         self.config = config
         self.embedder = embedder
-        self.chunker = Chunker(config.chunk_tokens, config.chunk_overlap)
+        self._chunker: Chunker | None = None
+        if cache is True:
+            cache = EmbeddingCache(config.index_dir / EMBED_CACHE_FILE, embedder.fingerprint)
+        # (not `cache or None`: an empty cache has len() 0 and is falsy)
+        self.cache: EmbeddingCache | None = cache if isinstance(cache, EmbeddingCache) else None
+        # Seconds per stage of the last sync (for the benchmark and logs).
+        self.timings: dict[str, float] = {}
+
+    @property
+    def chunker(self) -> Chunker:
+        # Built on first use: it imports llama-index (seconds on a loaded 2-core machine), which a
+        # start-up sync that finds nothing changed never needs.
+        if self._chunker is None:
+            self._chunker = Chunker(self.config.chunk_tokens, self.config.chunk_overlap)
+        return self._chunker
 
     def sync(
         self,
@@ -81,10 +99,11 @@ class Indexer:
         Returns the live store and what changed.
         """
         t0 = time.perf_counter()
+        timings = self.timings = {}
         settings = index_settings(self.config, self.embedder)
-        fresh = store is None or store.manifest().settings != settings
-        old = Manifest(settings=settings) if fresh else store.manifest()
-        old_chunks = [] if fresh else store.chunks()
+        current = None if store is None else store.manifest()  # parsed once
+        fresh = current is None or current.settings != settings
+        old = Manifest(settings=settings) if fresh else current
 
         by_source = {f.source: f for f in files}
         if len(by_source) != len(files):
@@ -97,9 +116,13 @@ class Indexer:
             docs = parse(f.source, f.data, f.suffix)  # raises CorpusError naming the file
             changed[f.source] = (digest, docs)
         removed_sources = [s for s in old.files if s not in by_source] if remove_missing else []
+        t1 = time.perf_counter()
+        timings["clean"] = t1 - t0
 
         new_docs = [d for _, docs in changed.values() for d in docs]
-        new_chunks = [c for d in new_docs for c in self.chunker.split(d)]
+        new_chunks = [c for d in new_docs for c in self.chunker.split(d)] if new_docs else []
+        t2 = time.perf_counter()
+        timings["chunk"] = t2 - t1
         rows: list[SentenceRow] = []
         sent_ids: list[str] = []
         for d in new_docs:
@@ -109,9 +132,14 @@ class Indexer:
                 for a, b in segment_spans(d.text, s, e):
                     sent_ids.append(f"{d.doc_id}:{d.content_hash[:8]}:s{len(sent_ids)}")
                     rows.append(SentenceRow(d.doc_id, s, e, d.text[s:e], a, b))
+        t3 = time.perf_counter()
+        timings["sentences"] = t3 - t2
         if progress and rows:
             progress(f"embedding {len(rows)} sentence pieces of {len(new_docs)} documents")
-        sent_vecs = self.embedder.embed([r.segment for r in rows])
+        sent_vecs, computed = embed_with_cache(self.embedder, [r.segment for r in rows], self.cache)
+        t4 = time.perf_counter()
+        timings["embed"] = t4 - t3
+        timings["embedded_by_model"] = computed
 
         # Nothing has touched the store up to here. From now on: add new rows, publish the
         # tables, then delete stale rows (rows not in the chunk table are ignored by retrieval).
@@ -150,12 +178,19 @@ class Indexer:
                     sentence_ids=sent_ids_by_doc.get(d.doc_id, []),
                     aside_names=list(d.aside_names),
                 )
-            kept_chunks = [c for c in old_chunks if c.doc_id not in stale_docs]
-            all_chunks = kept_chunks + new_chunks
+            if changed or removed_sources or fresh:
+                # The chunk table is read only when it has to be rewritten: a sync that finds
+                # nothing changed never parses it.
+                old_chunks = [] if fresh else store.chunks()
+                all_chunks = [c for c in old_chunks if c.doc_id not in stale_docs] + new_chunks
+                n_chunks = len(all_chunks)
+            else:
+                all_chunks = None
+                n_chunks = sum(len(d.chunk_ids) for d in manifest.documents.values())
 
             if sent_ids:
                 target.add_sentences(sent_ids, rows, sent_vecs)
-            if changed or removed_sources or fresh:
+            if all_chunks is not None:
                 target.write_tables(manifest, all_chunks)
             if fresh:
                 target.publish(self.config.index_dir)
@@ -174,9 +209,10 @@ class Indexer:
             chunks_embedded=len(new_chunks),
             sentences_embedded=len(rows),
             documents=len(manifest.documents),
-            chunks=len(all_chunks),
+            chunks=n_chunks,
             seconds=time.perf_counter() - t0,
         )
+        timings["write"] = time.perf_counter() - t4
         log.info("index: %s", report)
         return target, report
 
