@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 import re
+import shutil
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -43,6 +48,17 @@ _ALIAS = {alias: country for country, aliases in _COUNTRY_ALIASES.items() for al
 
 def terms(text: str) -> list[str]:
     """Lower-cased, stemmed content words: the unit of BM25 and of lexical overlap."""
+    # The answer step stems every sentence of the retrieved stories for every question (~18 ms
+    # a question at 1k documents); the same sentences come back often, so results are cached.
+    return list(_cached_terms(text))
+
+
+@lru_cache(maxsize=16384)
+def _cached_terms(text: str) -> tuple[str, ...]:
+    return tuple(_terms(text))
+
+
+def _terms(text: str) -> list[str]:
     words = [w.replace("’", "'") for w in _TOKEN.findall(text.lower())]
     words = [w[:-2] if w.endswith("'s") else w for w in words]
     words = [_ALIAS.get(w, w) for w in words]
@@ -50,12 +66,26 @@ def terms(text: str) -> list[str]:
     return _stemmer().stemWords([w for w in words if w not in stop])
 
 
+@lru_cache(maxsize=1)
+def terms_fingerprint() -> str:
+    """Changes whenever `terms()` could tokenise differently: a saved index built with other
+    terms is rebuilt, not reused."""
+    import Stemmer
+
+    parts = [_TOKEN.pattern, sorted(_COUNTRY_ALIASES.items()), sorted(stopwords()), "english",
+             getattr(Stemmer, "__version__", ""), _FORMAT]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+
+
+_FORMAT = 1  # of the files LexicalIndex.save writes
+
+
 class LexicalIndex:
     def __init__(self, texts: list[str]) -> None:
         import bm25s
 
         self.size = len(texts)
-        tokenised = [terms(t) for t in texts]
+        tokenised = [_terms(t) for t in texts]  # (uncached: each chunk text is seen once here)
         self._vocab: dict[str, int] = {}
         ids = [[self._vocab.setdefault(w, len(self._vocab)) for w in doc] for doc in tokenised]
         df: dict[str, int] = {}
@@ -67,6 +97,43 @@ class LexicalIndex:
         if texts:
             # bm25s takes (ids, vocab); tokenising ourselves keeps BM25 and term weights consistent.
             self._bm25.index(bm25s.tokenization.Tokenized(ids=ids, vocab=self._vocab), show_progress=False)
+
+    # -- persistence: tokenising every chunk again costs seconds at 10k documents ---------------
+    def save(self, folder: Path, signature: str) -> None:
+        """Write the index to `folder` (replaced whole, so a reader never sees half of it)."""
+        folder = Path(folder)
+        tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        vocab = sorted(self._vocab, key=self._vocab.__getitem__)
+        meta = {"signature": signature, "terms": terms_fingerprint(), "size": self.size,
+                "vocab": vocab, "df": [self._df.get(w, 0) for w in vocab]}
+        if self.size:
+            self._bm25.save(str(tmp / "bm25"), show_progress=False)
+        (tmp / "lexical.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+
+    @classmethod
+    def load(cls, folder: Path, signature: str) -> LexicalIndex | None:
+        """The index saved in `folder` for exactly this `signature`, or None (missing, stale or unreadable)."""
+        import bm25s
+
+        try:
+            meta = json.loads((Path(folder) / "lexical.json").read_text(encoding="utf-8"))
+            if meta.get("signature") != signature or meta.get("terms") != terms_fingerprint():
+                return None
+            index = cls.__new__(cls)
+            index.size = int(meta["size"])
+            index._vocab = {w: i for i, w in enumerate(meta["vocab"])}
+            index._df = dict(zip(meta["vocab"], meta["df"]))
+            if index.size:
+                index._bm25 = bm25s.BM25.load(str(Path(folder) / "bm25"), load_vocab=False, show_progress=False)
+            else:
+                index._bm25 = bm25s.BM25()
+            return index
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     def idf(self, term: str) -> float:
         """Smoothed IDF; a term the corpus never uses gets the highest weight."""
