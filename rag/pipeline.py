@@ -60,9 +60,23 @@ class Pipeline:
             except CorpusError as exc:
                 log.warning("seeds folder not re-indexed, serving the previous index: %s", exc)
         self._snapshot = build_snapshot(store)
-        # The first Chroma query loads the HNSW index: pay that now, not on the first question.
-        self.retriever.retrieve(self._snapshot, "warm up", self.embedder.embed_query("warm up"))
+        self._warm_paths(self._snapshot)
         return self
+
+    def _warm_paths(self, snap: Snapshot) -> None:
+        """Run one question through retrieval and the extractive answer step now, so that the
+        first user question is no slower than the next: the first Chroma query loads the HNSW
+        index, and the answer step imports its tokenizer and fills its caches on first use
+        (seconds on a loaded 2-core machine). Generative modes fall back to this step too."""
+        from rag.extractive import ExtractiveAnswerer
+
+        question = "Who said what about the agreement in 2024, and how much did it cost?"
+        vector = self.embedder.embed_query(question)
+        passages = self.retriever.retrieve(snap, question, vector)
+        try:
+            ExtractiveAnswerer(self.config).answer(AnswerRequest(question, question, passages, vector, snap))
+        except Exception as exc:  # warming must never stop the start; the real question will report it
+            log.debug("answer warm-up failed: %s", exc)
 
     def _indexer_(self) -> Indexer:
         if self._indexer is None:
