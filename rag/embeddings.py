@@ -48,6 +48,9 @@ class Embedder:
 
     @property
     def name(self) -> str:
+        # The bundled copy lives in a folder called "model": say which model it is.
+        if self.model_path == default_model_path():
+            return "all-MiniLM-L6-v2"
         return Path(self.model_path).name
 
     @property
