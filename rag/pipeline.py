@@ -95,10 +95,21 @@ class Pipeline:
         files = read_folder(self.config.seeds_dir, self.config.max_file_bytes)
         with self._write_lock:
             self.embedder.warm_up()
-            current = None if rebuild else Store.open_current(self.config.index_dir, self.config.collection)
+            current = None if rebuild else self._current_store()
             store, report = self._indexer_().sync(current, files, progress=progress)
+            snap = self._snapshot
+            if not report.changed and snap is not None and store is snap.store and store.tables_signature() == snap.signature:
+                return report  # nothing changed: the snapshot being served is still exact
             self._snapshot = build_snapshot(store)
         return report
+
+    def _current_store(self) -> Store | None:
+        """The live generation: the one being served when it still is (its Chroma client is open
+        and its tables parsed), else opened from disk."""
+        snap = self._snapshot
+        if snap is not None and Store.current_name(self.config.index_dir) == snap.store.path.name:
+            return snap.store
+        return Store.open_current(self.config.index_dir, self.config.collection)
 
     def upload(self, filename: str, data: bytes) -> IndexReport:
         """Save an uploaded article under seeds/uploads/ and index it; answerable at once."""

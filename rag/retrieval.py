@@ -39,6 +39,7 @@ class Snapshot:
     chunks_by_doc: dict[str, list[Chunk]]
     metadata_terms: frozenset[str]  # terms of titles, publishers, file names and page mastheads
     lower_words: frozenset[str]  # words the corpus writes in lower case: not proper names
+    signature: str = ""  # of the tables it was built from (Store.tables_signature)
 
     def is_common(self, term: str) -> bool:
         """A term in so many passages that it locates nothing ("india" in an India-Japan corpus)."""
@@ -93,6 +94,7 @@ def build_snapshot(store: Store) -> Snapshot:
         chunks_by_doc=by_doc,
         metadata_terms=extras[0],
         lower_words=extras[1],
+        signature=signature,
     )
 
 

@@ -130,6 +130,14 @@ class Store:
         store.open()
         return store
 
+    @staticmethod
+    def current_name(index_dir: Path) -> str | None:
+        """The name of the live generation folder, or None when nothing was indexed yet."""
+        try:
+            return (index_dir / _CURRENT).read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+
     @classmethod
     def create(cls, index_dir: Path, collection: str) -> Store:
         index_dir.mkdir(parents=True, exist_ok=True)
