@@ -66,7 +66,8 @@ class Embedder:
             for name in ("config.json", "modules.json", "1_Pooling/config.json"):
                 if (root / name).is_file():
                     h.update((root / name).read_bytes())
-            self._fingerprint = f"{self.name}:{h.hexdigest()[:16]}"
+            # The folder's own name, not `name` (a display label that may change).
+            self._fingerprint = f"{Path(self.model_path).name}:{h.hexdigest()[:16]}"
         return self._fingerprint
 
     def warm_up(self) -> None:
