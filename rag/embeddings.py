@@ -37,9 +37,14 @@ class Embedder:
     serialised (on 2 cores one call already uses both).
     """
 
-    def __init__(self, model_path: str = "", batch_size: int = 32) -> None:
+    def __init__(self, model_path: str = "", batch_size: int = 32, quantize: bool = False) -> None:
         self.model_path = model_path or default_model_path()
         self.batch_size = batch_size
+        # Dynamic int8 weights for the linear layers (torch built-in, no extra package): 1.35-1.9x
+        # the fp32 throughput on 2 cores and no quality loss on the gold set
+        # (README, Performance) but different vectors: an index built with one cannot be queried with the other:
+        # `name` and `fingerprint` differ, which makes the indexer rebuild. Off by default.
+        self.quantize = quantize
         self._model = None
         self._lock = threading.Lock()  # model load and model calls
         self._cache_lock = threading.Lock()
@@ -49,9 +54,8 @@ class Embedder:
     @property
     def name(self) -> str:
         # The bundled copy lives in a folder called "model": say which model it is.
-        if self.model_path == default_model_path():
-            return "all-MiniLM-L6-v2"
-        return Path(self.model_path).name
+        label = "all-MiniLM-L6-v2" if self.model_path == default_model_path() else Path(self.model_path).name
+        return label + ("-int8" if self.quantize else "")
 
     @property
     def fingerprint(self) -> str:
@@ -67,7 +71,7 @@ class Embedder:
                 if (root / name).is_file():
                     h.update((root / name).read_bytes())
             # The folder's own name, not `name` (a display label that may change).
-            self._fingerprint = f"{Path(self.model_path).name}:{h.hexdigest()[:16]}"
+            self._fingerprint = f"{Path(self.model_path).name}:{h.hexdigest()[:16]}" + (":int8" if self.quantize else "")
         return self._fingerprint
 
     def warm_up(self) -> None:
@@ -81,7 +85,12 @@ class Embedder:
                 )
             from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(self.model_path, device="cpu", local_files_only=True)
+            model = SentenceTransformer(self.model_path, device="cpu", local_files_only=True)
+            if self.quantize:
+                import torch
+
+                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            self._model = model
 
     @property
     def dimension(self) -> int:

@@ -80,3 +80,10 @@ def test_rebuild_and_unchanged_text_reuse_cached_vectors(fresh_pipeline, monkeyp
     report = p.index()
     assert report.updated == ["002_792eeee021a370cc.txt"]
     assert seen == [added]
+
+
+def test_a_quantised_model_is_another_model_for_the_index_and_the_cache():
+    from rag.embeddings import Embedder
+
+    fp32, int8 = Embedder(), Embedder(quantize=True)
+    assert fp32.name != int8.name and fp32.fingerprint != int8.fingerprint
