@@ -35,7 +35,7 @@ CONFIGS: dict[str, EvalConfig] = {
         EvalConfig(
             "baseline",
             "llama-index plain defaults: SimpleDirectoryReader, SentenceSplitter(1024), VectorStoreIndex "
-            "on Chroma, same MiniLM, top-5; answer = text of the top chunk",
+            "on Chroma, same MiniLM, same top-k as ours; answer = text of the top chunk",
             kind=BASELINE,
         ),
     ]
