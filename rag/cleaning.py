@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 # Bump when cleaning output changes: indexes built by an older cleaner are rebuilt.
-CLEANER_VERSION = 2
+CLEANER_VERSION = 3
 
 # Prose lines earn their word count above this; shorter lines (menus, bylines, captions) cost.
 _BODY_MIN_WORDS = 12
@@ -126,7 +126,9 @@ def _strip_header(text: str) -> tuple[str, dict[str, str]]:
                 header[key.strip().lower()] = value.strip().strip("\"'")
         return "\n".join(lines[end + 1 :]), header
     i = 0
-    while i < len(lines) and (not lines[i] or _HEADER_FIELD.match(lines[i])):
+    # A header line is short ("Date: 2025-05-07"); "Date: Thursday, July 29, 2021. Location: …" is prose.
+    while i < len(lines) and (not lines[i] or (_HEADER_FIELD.match(lines[i]) and len(lines[i]) <= 160
+                                                and not re.search(r"\.\s+\w+:", lines[i]))):
         m = _HEADER_FIELD.match(lines[i])
         if m:
             header[m.group(1).lower()] = m.group(2)
@@ -188,7 +190,7 @@ def _main_story(lines: list[str], page_lines: list[str], meta: _Meta) -> Story |
         # No prose-length line at all (a note of short lines): keep whatever is not debris.
         kept = [ln for ln in lines if ln and not _BOILERPLATE_WORDS.search(ln)]
         # ...as long as something reads like a sentence: a menu ("Home / Settings") is not a story.
-        if not any(re.search(r"[.!?’'\"”]$", ln) and _words(ln) >= 3 for ln in kept):
+        if not any((re.search(r"[.!?’'\"”]$", ln) and _words(ln) >= 3) or _words(ln) >= 10 for ln in kept):
             return None
         start, end = lines.index(kept[0]), len(lines) - 1 - lines[::-1].index(kept[-1])
     title = meta.title or _title_before(lines, start)
