@@ -1,0 +1,331 @@
+"""One benchmark job per process: `python -m rag.bench.worker JOB '<json args>'`.
+
+Jobs: ingest, serve, cold (ours); baseline_ingest, baseline_serve (llama-index defaults).
+Each prints its result as JSON on a line starting with RESULT_MARK (see measure.py).
+"""
+
+from __future__ import annotations
+
+import time
+
+T_PROCESS = time.time()  # before any import: the cold-start clock (with the parent's spawn time)
+
+import json  # noqa: E402
+import logging  # noqa: E402
+import queue  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import rag  # noqa: E402, F401  (offline environment first)
+from rag.bench.measure import emit, peak_rss_mb, percentiles  # noqa: E402
+
+CHANGE_MARK = "A late correction to this report was issued by the newsroom"
+
+
+def _config(args: dict[str, Any]):
+    from rag.config import Config
+
+    return Config.from_env(seeds_dir=Path(args["corpus"]), index_dir=Path(args["index"]))
+
+
+def _indexer(config, embedder, cache_path: str | None):
+    from rag.embed_cache import EmbeddingCache
+    from rag.indexer import Indexer
+
+    cache = EmbeddingCache(Path(cache_path), embedder.fingerprint) if cache_path else False
+    return Indexer(config, embedder, cache=cache)
+
+
+def job_ingest(args: dict[str, Any]) -> dict[str, Any]:
+    """Index from nothing, stage by stage; then re-index with nothing and with 1% changed."""
+    from rag.indexer import read_folder
+    from rag.pipeline import Pipeline
+    from rag.retrieval import build_snapshot
+    from rag.store import Store
+
+    config = _config(args)
+    out: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    p = Pipeline(config)
+    p.embedder.warm_up()
+    out["model_load_s"] = time.perf_counter() - t0
+    ix = p._indexer = _indexer(config, p.embedder, args.get("cache"))
+
+    t0 = time.perf_counter()
+    files = read_folder(config.seeds_dir, config.max_file_bytes)
+    read_s = time.perf_counter() - t0
+    store, report = ix.sync(None, files)
+    stages = {"read": read_s, **{k: v for k, v in ix.timings.items() if k != "embedded_by_model"}}
+    t0 = time.perf_counter()
+    snap = build_snapshot(store)
+    stages["bm25"] = time.perf_counter() - t0
+    out.update(stages={k: round(v, 3) for k, v in stages.items()}, documents=report.documents, chunks=report.chunks,
+               pieces=report.sentences_embedded, embedded_by_model=ix.timings.get("embedded_by_model"),
+               index_total_s=round(read_s + report.seconds + stages["bm25"], 3), peak_rss_index_mb=peak_rss_mb())
+    out["wordpieces"] = _wordpieces(p.embedder, snap)
+
+    # A new process would open the store and load the saved BM25 index instead of rebuilding it.
+    t0 = time.perf_counter()
+    build_snapshot(Store.open_current(config.index_dir, config.collection))
+    out["snapshot_open_s"] = round(time.perf_counter() - t0, 3)
+
+    p._snapshot = snap
+    t0 = time.perf_counter()
+    again = p.index()
+    out["reindex_unchanged_s"] = round(time.perf_counter() - t0, 3)
+    assert not again.changed
+
+    # 1% of the files get one more sentence (the same one every run, so its vectors get cached).
+    paths = sorted(config.seeds_dir.glob("*.txt"))
+    step = max(1, round(100 / max(0.01, args.get("change_percent", 1.0))))
+    chosen = paths[::step][: max(1, len(paths) // step)]
+    originals = {path: path.read_text(encoding="utf-8") for path in chosen}
+    for path, text in originals.items():
+        path.write_text(text.rstrip("\n") + f"\n\n{CHANGE_MARK} {path.stem}.\n", encoding="utf-8")
+    try:
+        t0 = time.perf_counter()
+        changed = p.index()
+        out["reindex_changed_s"] = round(time.perf_counter() - t0, 3)
+        out["reindex_changed"] = {"files": len(chosen), "updated": len(changed.updated),
+                                  "pieces": changed.sentences_embedded,
+                                  "embedded_by_model": ix.timings.get("embedded_by_model"),
+                                  "stages": {k: round(v, 3) for k, v in ix.timings.items() if k != "embedded_by_model"}}
+    finally:
+        for path, text in originals.items():
+            path.write_text(text, encoding="utf-8")
+    p.index()  # back to the corpus as generated (vectors cached: no model work)
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+def _wordpieces(embedder, snap) -> int:
+    """Word pieces in the texts we embed (each truncated at the model's limit)."""
+    try:
+        tok = embedder._model.tokenizer
+        rows, _ = snap.store.sentences(list(snap.documents)[:200])
+        n = sum(min(256, len(ids)) for ids in tok([r.segment for r in rows])["input_ids"])
+        return int(n * len(snap.documents) / max(1, min(200, len(snap.documents))))  # extrapolated
+    except Exception:
+        return -1
+
+
+def job_embed_rate(args: dict[str, Any]) -> dict[str, Any]:
+    """The model's raw throughput on our sentence pieces: one encode() call, nothing else."""
+    from rag.embeddings import Embedder
+    from rag.indexer import MIN_SENTENCE_CHARS
+    from rag.loaders import corpus_files, parse
+    from rag.sentences import segment_spans, sentence_spans
+
+    files = corpus_files(Path(args["corpus"]))[: args.get("docs", 100)]
+    texts = []
+    for f in files:
+        for d in parse(f.name, f.read_bytes(), f.suffix):
+            for s, e in sentence_spans(d.text):
+                if e - s >= MIN_SENTENCE_CHARS:
+                    texts += [d.text[a:b] for a, b in segment_spans(d.text, s, e)]
+    emb = Embedder()
+    emb.warm_up()
+    model = emb._model
+    model.encode(texts[:64], batch_size=32)  # first-call overheads out of the timing
+    t0 = time.perf_counter()
+    model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    raw = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    emb.embed(texts)
+    ours = time.perf_counter() - t0
+    return {"docs": len(files), "pieces": len(texts), "raw_s": round(raw, 3), "raw_pieces_per_s": round(len(texts) / raw, 1),
+            "raw_docs_per_s": round(len(files) / raw, 2), "embedder_s": round(ours, 3),
+            "embedder_pieces_per_s": round(len(texts) / ours, 1)}
+
+
+def _clear_query_cache(p) -> None:
+    lock = getattr(p.embedder, "_cache_lock", None) or threading.Lock()
+    with lock:
+        p.embedder._query_cache.clear()
+
+
+def job_reindex(args: dict[str, Any]) -> dict[str, Any]:
+    """Open an existing index (no seeds check), then sync it with an unchanged corpus: the
+    figures before/after comparisons need, on an index built once."""
+    from rag.pipeline import Pipeline
+    from rag.retrieval import build_snapshot
+    from rag.store import Store
+
+    config = _config(args)
+    p = Pipeline(config)
+    p.embedder.warm_up()
+    t0 = time.perf_counter()
+    p.warm_up(sync=False)
+    out: dict[str, Any] = {"open_s": round(time.perf_counter() - t0, 3)}
+    t0 = time.perf_counter()
+    build_snapshot(Store.open_current(config.index_dir, config.collection))
+    out["snapshot_open_s"] = round(time.perf_counter() - t0, 3)
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        report = p.index()
+        times.append(time.perf_counter() - t0)
+        assert not report.changed
+    out["reindex_unchanged_s"] = round(sorted(times)[1], 3)
+    out["reindex_unchanged_all_s"] = [round(t, 3) for t in times]
+    return out
+
+
+def job_serve(args: dict[str, Any]) -> dict[str, Any]:
+    """Warm latencies (retrieval alone, full answers) and concurrent clients over one pipeline."""
+    from rag.pipeline import Pipeline
+    from rag.retrieval import Retriever
+
+    config = _config(args)
+    questions = args["questions"]
+    t0 = time.perf_counter()
+    p = Pipeline(config).warm_up(sync=False)
+    out: dict[str, Any] = {"warm_up_s": round(time.perf_counter() - t0, 3)}
+    snap = p.snapshot
+    retrievers = {mode: Retriever(config.with_(retrieval=mode)) for mode in ("dense", "bm25", "hybrid")}
+    lat: dict[str, list[float]] = {k: [] for k in ("embed", "dense", "bm25", "hybrid", "answer", "answer_step")}
+    hits = {"hybrid@5": 0, "dense@5": 0, "bm25@5": 0, "answer_has_fact": 0, "abstained": 0}
+    for q in questions:
+        _clear_query_cache(p)  # every question pays its own embedding, as a new question would
+        t0 = time.perf_counter()
+        answer = p.ask(q["question"])
+        lat["answer"].append(time.perf_counter() - t0)
+        lat["embed"].append(answer.timings.get("embed", 0.0))
+        lat["answer_step"].append(answer.timings.get("answer", 0.0))
+        hits["abstained"] += answer.abstained
+        hits["answer_has_fact"] += bool(q.get("answer")) and q["answer"].lower() in answer.text.lower()
+        vec = p.embedder.embed_query(q["question"])
+        for mode, r in retrievers.items():
+            t0 = time.perf_counter()
+            passages = r.retrieve(snap, q["question"], vec)
+            lat[mode].append(time.perf_counter() - t0)
+            # The first five, as the baseline's top-5 (our answer step reads config.top_k).
+            hits[f"{mode}@5"] += q["doc_id"] in [x.chunk.doc_id for x in passages[:5]]
+    out["latency_ms"] = {k: percentiles(v) for k, v in lat.items()}
+    out["latency_ms"]["hybrid+embed"] = percentiles([a + b for a, b in zip(lat["embed"], lat["hybrid"])])
+    out["quality"] = {k: round(v / len(questions), 3) for k, v in hits.items()}
+    out["questions"] = len(questions)
+    out["concurrency"] = {str(n): _concurrent(lambda q: p.ask(q), questions, n, lambda: _clear_query_cache(p))
+                          for n in args.get("clients", [1, 4, 16])}
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+def _concurrent(ask, questions: list[dict], clients: int, reset=None, per_client: int | None = None) -> dict[str, Any]:
+    """`clients` threads asking in parallel; answers/s over the whole run and per-answer latency."""
+    if reset:
+        reset()
+    n = min(len(questions), max(clients * (per_client or 4), 48))
+    work: queue.Queue = queue.Queue()
+    for q in questions[:n]:
+        work.put(q["question"])
+    lat: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        while True:
+            try:
+                question = work.get_nowait()
+            except queue.Empty:
+                return
+            t0 = time.perf_counter()
+            try:
+                ask(question)
+            except Exception as exc:  # a thread-safety failure shows up here
+                with lock:
+                    errors.append(f"{type(exc).__name__}: {exc}")
+                continue
+            with lock:
+                lat.append(time.perf_counter() - t0)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    return {"answers": len(lat), "answers_per_s": round(len(lat) / wall, 2), **percentiles(lat),
+            "errors": len(errors), "first_error": errors[0] if errors else ""}
+
+
+def job_cold(args: dict[str, Any]) -> dict[str, Any]:
+    """Process start → first answer over an existing index, as `python -m rag ask` or app.py do
+    (warm_up with the seeds folder check), then the next answers."""
+    from rag.pipeline import Pipeline
+
+    t_import = time.time() - T_PROCESS
+    config = _config(args)
+    t0 = time.perf_counter()
+    p = Pipeline(config).warm_up()
+    warm = time.perf_counter() - t0
+    qs = [q["question"] for q in args["questions"]]
+    t0 = time.perf_counter()
+    p.ask(qs[0])
+    first = time.perf_counter() - t0
+    first_at = time.time()
+    nxt = []
+    for q in qs[1:]:
+        t0 = time.perf_counter()
+        p.ask(q)
+        nxt.append(time.perf_counter() - t0)
+    nxt.sort()
+    return {"process_to_first_answer_s": round(first_at - args["spawned_at"], 3),
+            "interpreter_and_imports_s": round(T_PROCESS - args["spawned_at"] + t_import, 3),
+            "warm_up_s": round(warm, 3), "first_answer_ms": round(first * 1000, 1),
+            "next_answers_p50_ms": round(nxt[len(nxt) // 2] * 1000, 1) if nxt else None,
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def job_baseline_ingest(args: dict[str, Any]) -> dict[str, Any]:
+    from rag.bench import baseline
+    from rag.embed_cache import EmbeddingCache
+
+    cache = EmbeddingCache(Path(args["cache"]), baseline.model_fingerprint()) if args.get("cache") else None
+    out = baseline.ingest(Path(args["corpus"]), Path(args["workdir"]), cache)
+    out["index_total_s"] = round(sum(v for k, v in out["timings"].items() if k != "model_load"), 3)
+    out["stages"] = {k: round(v, 3) for k, v in out.pop("timings").items()}
+    return out
+
+
+def job_baseline_serve(args: dict[str, Any]) -> dict[str, Any]:
+    """Cold start, warm retrieval latency and concurrency of the baseline over its saved index."""
+    from rag.bench.baseline import OpenBaseline
+
+    t_import = time.time() - T_PROCESS
+    system = OpenBaseline(Path(args["corpus"]), Path(args["workdir"]), top_k=5)
+    t0 = time.perf_counter()
+    system.open()
+    questions = args["questions"]
+    system.ask(questions[0]["question"], [])
+    first_at = time.time()
+    out: dict[str, Any] = {"process_to_first_answer_s": round(first_at - args["spawned_at"], 3),
+                           "interpreter_and_imports_s": round(T_PROCESS - args["spawned_at"] + t_import, 3),
+                           "open_and_first_answer_s": round(time.perf_counter() - t0, 3)}
+    lat, hits = [], 0
+    for q in questions:
+        t0 = time.perf_counter()
+        res = system.ask(q["question"], [])
+        lat.append(time.perf_counter() - t0)
+        hits += any(Path(x.doc_id).name == q["doc_id"] for x in res.passages)
+    out["latency_ms"] = {"retrieval": percentiles(lat)}
+    out["quality"] = {"dense@5": round(hits / len(questions), 3)}
+    out["concurrency"] = {str(n): _concurrent(lambda q: system.ask(q, []), questions, n) for n in args.get("clients", [1, 4, 16])}
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+JOBS = {name[4:]: fn for name, fn in globals().items() if name.startswith("job_")}
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    job, args = sys.argv[1], json.loads(sys.argv[2])
+    emit(JOBS[job](args))
+
+
+if __name__ == "__main__":
+    main()
