@@ -75,6 +75,11 @@ class Pipeline:
         passages = self.retriever.retrieve(snap, question, vector)
         try:
             ExtractiveAnswerer(self.config).answer(AnswerRequest(question, question, passages, vector, snap))
+            # The evidence check tokenises candidate names with cl100k only for some questions;
+            # loading it lazily cost the first such question 6-11 s on a loaded machine.
+            from llama_index.core.utils import get_tokenizer
+
+            get_tokenizer()(" warm")
         except Exception as exc:  # warming must never stop the start; the real question will report it
             log.debug("answer warm-up failed: %s", exc)
 
