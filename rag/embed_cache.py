@@ -8,7 +8,8 @@ text, or a file restored after a deletion reuses the vectors instead of recomput
 
 SQLite because it is in the standard library, safe to share between processes, and one lookup of
 a few thousand keys costs milliseconds. Values are the exact float32 bytes the model produced, so a
-cached vector is identical to a fresh one.
+cached vector is identical to a fresh one from the same backend (the ONNX and torch backends agree
+to 1 - cos ~1e-7, so they share entries).
 """
 
 from __future__ import annotations

@@ -1,8 +1,15 @@
-"""The sentence-transformers model, loaded once from a local path (never from a hub)."""
+"""The embedding model, loaded once from a local path (never from a hub).
+
+Two backends give the same vectors (1 - cos ~1e-7): "onnx" (default) runs an export of the model
+with ONNX Runtime (rag/onnx_encoder.py: a start without torch, and faster on 2 cores); "torch"
+runs sentence-transformers itself, and is what "onnx" falls back to when the model cannot be
+exported. The int8 variant (quantize=True) is torch only.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from collections import OrderedDict
@@ -11,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 # torch's OpenMP workers spin while they wait for work. On a 2-core machine that other processes
 # share, two spinning workers starve each other: one query embedding measured 700 ms p50 with the
@@ -39,19 +48,33 @@ class Embedder:
     the query cache has its own lock (concurrent move_to_end/popitem can raise KeyError).
     """
 
-    def __init__(self, model_path: str = "", batch_size: int = 32, quantize: bool = False) -> None:
+    def __init__(self, model_path: str = "", batch_size: int = 32, quantize: bool = False,
+                 backend: str = "onnx", cache_dir: Path | None = None) -> None:
         self.model_path = model_path or default_model_path()
         self.batch_size = batch_size
+        if backend not in ("onnx", "torch"):
+            raise ConfigError(f"embedding backend must be onnx or torch, not {backend!r}")
+        self.requested_backend = backend
+        self.backend = backend  # what runs: "onnx" becomes "torch" when the export is not possible
+        if cache_dir is None:
+            from rag.config import ROOT
+
+            cache_dir = ROOT / ".cache"
+        self.cache_dir = Path(cache_dir)
         # Dynamic int8 weights for the linear layers (torch built-in, no extra package): 1.35-1.9x
         # the fp32 throughput on 2 cores and no quality loss on the gold set
         # (README, Performance) but different vectors: an index built with one cannot be queried with the other:
         # `name` and `fingerprint` differ, which makes the indexer rebuild. Off by default.
         self.quantize = quantize
-        self._model = None
+        self._model = None  # a SentenceTransformer (torch) or an OnnxEncoder
         self._lock = threading.Lock()  # model load and model calls
         self._cache_lock = threading.Lock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._fingerprint = ""
+
+    @classmethod
+    def from_config(cls, config) -> Embedder:
+        return cls(config.embed_model, config.embed_batch_size, backend=config.embed_backend, cache_dir=config.cache_dir)
 
     @property
     def name(self) -> str:
@@ -85,6 +108,15 @@ class Embedder:
                     f"embedding model not found at {self.model_path}; set RAG_EMBED_MODEL to a local "
                     "sentence-transformers folder (downloads are disabled)"
                 )
+            if self.requested_backend == "onnx" and not self.quantize:
+                from rag.onnx_encoder import load_or_export
+
+                try:
+                    self._model = load_or_export(self.model_path, self.fingerprint, self.cache_dir)
+                    self.backend = "onnx"
+                    return
+                except Exception as exc:  # any failure of the optional backend: torch still works
+                    log.warning("embedding with torch: the ONNX backend is not available (%s)", exc)
             from sentence_transformers import SentenceTransformer
 
             model = SentenceTransformer(self.model_path, device="cpu", local_files_only=True)
@@ -93,11 +125,14 @@ class Embedder:
 
                 model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
             self._model = model
+            self.backend = "torch"
 
     @property
     def dimension(self) -> int:
         self.warm_up()
         model = self._model
+        if self.backend == "onnx":
+            return model.dimension
         # sentence-transformers 6 renamed the method (the old name warns on every call).
         get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(get())
@@ -105,7 +140,26 @@ class Embedder:
     @property
     def max_tokens(self) -> int:
         self.warm_up()
-        return int(self._model.max_seq_length)
+        return int(self._model.max_tokens if self.backend == "onnx" else self._model.max_seq_length)
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        """Word pieces per text as the model reads it (truncated at `max_tokens`)."""
+        self.warm_up()
+        if self.backend == "onnx":
+            return self._model.token_counts(texts)
+        return [min(self.max_tokens, len(ids)) for ids in self._model.tokenizer(texts)["input_ids"]]
+
+    def encode_raw(self, texts: list[str]) -> np.ndarray:
+        """One call of the backend on `texts`, without the slicing and locking of `embed` (the
+        benchmark's measure of the model's own throughput)."""
+        self.warm_up()
+        return self._encode(texts)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if self.backend == "onnx":
+            return self._model.encode(texts, self.batch_size)
+        return self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                  convert_to_numpy=True, show_progress_bar=False)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         self.warm_up()
@@ -118,14 +172,7 @@ class Embedder:
         for lo in range(0, len(order), _SLICE):
             idx = order[lo : lo + _SLICE]
             with self._lock:
-                vectors = self._model.encode(
-                    [texts[i] for i in idx],
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
-            out[idx] = vectors
+                out[idx] = self._encode([texts[i] for i in idx])
         return out
 
     def embed_query(self, text: str) -> np.ndarray:

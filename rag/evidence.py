@@ -257,9 +257,9 @@ def _uncommon_in_english(word: str) -> bool:
     """True for words a general English vocabulary lacks ("Carney", "Nakatani"), false for ones
     it has as a whole word ("International", "Affairs"): cl100k_base, learned from a web-scale
     corpus, keeps frequent lower-case words as single tokens and splits rare names."""
-    from llama_index.core.utils import get_tokenizer
+    from rag.offline import cl100k
 
-    return len(get_tokenizer()(" " + word.lower())) > 1
+    return len(cl100k()(" " + word.lower())) > 1
 
 
 def _bare(word: str) -> str:

@@ -21,7 +21,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
@@ -134,10 +133,11 @@ def normalise(text: str) -> str:
 def ensure_punkt() -> None:
     """rag.sentences looks for punkt in llama-index's user cache, which only exists after the
     indexer ran in this process; the copy bundled with llama-index-core is always there."""
-    import llama_index.core
     import nltk
 
-    bundled = str(Path(llama_index.core.__file__).parent / "_static" / "nltk_cache")
+    from rag.offline import bundled_static
+
+    bundled = str(bundled_static() / "nltk_cache")
     if bundled not in nltk.data.path:
         nltk.data.path.append(bundled)
 

@@ -31,7 +31,7 @@ class Pipeline:
     def __init__(self, config: Config | None = None, embedder: Embedder | None = None) -> None:
         self.config = config or Config.from_env()
         # Pass an embedder to share one loaded model between pipelines (tests, eval configurations).
-        self.embedder = embedder or Embedder(self.config.embed_model, self.config.embed_batch_size)
+        self.embedder = embedder or Embedder.from_config(self.config)
         self.retriever = Retriever(self.config)
         self.answerer = make_answerer(self.config, self.embedder)
         self._indexer: Indexer | None = None
@@ -77,9 +77,9 @@ class Pipeline:
             ExtractiveAnswerer(self.config).answer(AnswerRequest(question, question, passages, vector, snap))
             # The evidence check tokenises candidate names with cl100k only for some questions;
             # loading it lazily cost the first such question 6-11 s on a loaded machine.
-            from llama_index.core.utils import get_tokenizer
+            from rag.offline import cl100k
 
-            get_tokenizer()(" warm")
+            cl100k()(" warm")
         except Exception as exc:  # warming must never stop the start; the real question will report it
             log.debug("answer warm-up failed: %s", exc)
 

@@ -17,12 +17,12 @@ _INITIALS_END = re.compile(r"(?:\b[A-Z]\.){1,3}$")
 @lru_cache(maxsize=1)
 def _punkt():
     # NLTK's punkt data ships inside llama-index-core; never let nltk try to download it.
-    from pathlib import Path
 
-    import llama_index.core
     import nltk
 
-    nltk_dir = str(Path(llama_index.core.__file__).parent / "_static" / "nltk_cache")
+    from rag.offline import bundled_static
+
+    nltk_dir = str(bundled_static() / "nltk_cache")
     if nltk_dir not in nltk.data.path:
         nltk.data.path.append(nltk_dir)
     from nltk.tokenize.punkt import PunktTokenizer

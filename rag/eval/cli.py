@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> tuple[list[RunResult], list[str]]:
     gold_items = load_gold(args.gold)[: args.limit] if "gold" in benchmarks else []
     rgb_data = rgb.load(args.rgb_dir) if "rgb" in benchmarks else None
     base = Config.from_env()
-    embedder = Embedder(base.embed_model, base.embed_batch_size)  # one model for every configuration
+    embedder = Embedder.from_config(base)  # one model for every configuration
     embedder.warm_up()
     results: list[RunResult] = []
     sections: list[str] = []

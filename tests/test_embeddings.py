@@ -1,0 +1,113 @@
+"""The embedding backends: ONNX Runtime on our export of the model, and sentence-transformers (torch).
+
+Real model, real export, real ONNX Runtime session throughout.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import onnx_encoder
+from rag.embeddings import Embedder, default_model_path
+
+ROOT = Path(__file__).resolve().parent.parent
+TEXTS = [
+    "Who did Rajnath Singh meet?",
+    "Japan set a target of 2% of GDP for defence spending in 2027.",
+    "“Japan is concerned about your (India) partnership with Russia,” he said.",
+    "Das Abkommen wurde am 22. April unterzeichnet — für 1.200 Crore ₹.",
+    "x",
+    # Longer than the 256 word pieces the model reads: both backends must cut it at the same place.
+    " ".join(f"Clause {i} of the agreement covers joint exercises and technology transfer." for i in range(60)),
+]
+
+
+@pytest.fixture(scope="module")
+def torch_embedder() -> Embedder:
+    e = Embedder(backend="torch")
+    e.warm_up()
+    return e
+
+
+def test_onnx_gives_the_vectors_torch_gives(embedder, torch_embedder):
+    assert embedder.backend == "onnx" and torch_embedder.backend == "torch"
+    a, b = embedder.embed(TEXTS), torch_embedder.embed(TEXTS)
+    assert a.shape == b.shape == (len(TEXTS), 384) and a.dtype == np.float32
+    assert np.allclose(np.linalg.norm(a, axis=1), 1, atol=1e-5)
+    assert np.min(np.sum(a * b, axis=1)) > 1 - 1e-4
+    # Not trivially equal: different texts get different vectors.
+    assert float(a[0] @ a[1]) < 0.9
+    assert embedder.max_tokens == torch_embedder.max_tokens == 256
+    assert embedder.token_counts(TEXTS) == torch_embedder.token_counts(TEXTS)
+    assert embedder.token_counts(TEXTS)[-1] == 256
+
+
+def test_the_backend_does_not_change_what_the_index_stores(embedder, torch_embedder):
+    # Same name and fingerprint: an index and a vector cache built with one serve the other.
+    assert embedder.name == torch_embedder.name and embedder.fingerprint == torch_embedder.fingerprint
+
+
+def test_a_start_with_a_saved_export_never_imports_torch(embedder):
+    code = (
+        "import sys, rag\n"
+        "from rag.embeddings import Embedder\n"
+        f"e = Embedder(cache_dir={str(embedder.cache_dir)!r})\n"
+        "v = e.embed_query('What did Japan offer India?')\n"
+        "assert e.backend == 'onnx', e.backend\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_damaged_export_is_made_again(embedder, tmp_path, caplog):
+    folder = onnx_encoder.export_dir(tmp_path, embedder.fingerprint)
+    shutil.copytree(onnx_encoder.export_dir(embedder.cache_dir, embedder.fingerprint), folder)
+    model = folder / "model.onnx"
+    model.write_bytes(model.read_bytes()[: 1 << 20])  # a crash mid-copy, a full disk
+    fresh = Embedder(cache_dir=tmp_path)
+    with caplog.at_level(logging.WARNING):
+        vectors = fresh.embed(TEXTS[:3])
+    assert fresh.backend == "onnx"
+    assert "exporting again" in caplog.text
+    assert model.stat().st_size > 50_000_000
+    assert np.min(np.sum(vectors * embedder.embed(TEXTS[:3]), axis=1)) > 1 - 1e-4
+
+
+def test_an_export_that_disagrees_with_torch_is_not_kept(embedder, tmp_path, monkeypatch):
+    monkeypatch.setattr(onnx_encoder, "MAX_COSINE_GAP", -1.0)  # no graph can pass: the check must refuse it
+    with pytest.raises(onnx_encoder.ExportError, match="disagrees with torch"):
+        onnx_encoder.load_or_export(embedder.model_path, embedder.fingerprint, tmp_path)
+    assert not any((tmp_path / "onnx").iterdir())  # neither the export nor its temporary folder
+
+
+def test_a_model_the_onnx_path_cannot_run_falls_back_to_torch(tmp_path, caplog):
+    # Max pooling: sentence-transformers supports it, our exported graph + pooling does not.
+    model = tmp_path / "model-maxpool"
+    shutil.copytree(default_model_path(), model)
+    pooling = model / "1_Pooling" / "config.json"
+    cfg = json.loads(pooling.read_text())
+    cfg.update(pooling_mode_mean_tokens=False, pooling_mode_max_tokens=True)
+    pooling.write_text(json.dumps(cfg))
+    e = Embedder(str(model), cache_dir=tmp_path / "cache")
+    with caplog.at_level(logging.WARNING):
+        v = e.embed(["India and Japan signed a defence pact."])
+    assert e.backend == "torch" and v.shape == (1, 384)
+    assert "ONNX backend is not available" in caplog.text and "pooling" in caplog.text
+    assert not (tmp_path / "cache" / "onnx").exists() or not any((tmp_path / "cache" / "onnx").iterdir())
+
+
+def test_an_unknown_backend_is_a_clear_error():
+    from rag.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="onnx or torch"):
+        Embedder(backend="openvino")
