@@ -88,7 +88,8 @@ class OnnxEncoder:
         tok.enable_truncation(self.max_tokens)
         self._tokenizer = tok
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
+        if threads:
+            opts.intra_op_num_threads = threads  # else ONNX Runtime's default: one per physical core
         opts.inter_op_num_threads = 1
         # Spinning workers starve each other on a shared 2-core machine (as torch's OpenMP did).
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")

@@ -1,7 +1,7 @@
 """`python -m rag.bench`: ingestion, cold start, warm latency, memory, concurrency and scale, ours
 against llama-index's plain defaults on the same corpus, in one run.
 
-    python -m rag.bench --quick                 # seeds + 100 synthetic articles, < 2 minutes
+    python -m rag.bench --quick                 # seeds + 50 synthetic articles, < 2 minutes
     python -m rag.bench                         # seeds, 1k, 3k, 10k synthetic articles
     python -m rag.bench --sizes 1000,3000       # chosen sizes
     python -m rag.bench --corpus PATH           # a folder of articles or a JSONL file
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", help="comma-separated synthetic corpus sizes (default 1000,3000,10000)")
     ap.add_argument("--corpus", type=Path, help="a folder of .txt/.md/.html articles or a JSONL file, instead of synthetic")
     ap.add_argument("--no-seeds", action="store_true", help="skip the five seed pages")
-    ap.add_argument("--questions", type=int, help="questions per corpus (default 200; quick 60)")
+    ap.add_argument("--questions", type=int, help="questions per corpus (default 200; quick 40)")
     ap.add_argument("--no-baseline", action="store_true", help="skip llama-index's defaults")
     ap.add_argument("--gradio", choices=["auto", "off"], default="auto", help="concurrency through app.py's /ask too")
     ap.add_argument("--clients", default="1,4,16", help="concurrent clients to measure (default 1,4,16)")
@@ -179,6 +179,7 @@ def gradio_concurrency(folder: Path, index: Path, questions: list[dict], clients
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}/"
+    t_spawn = time.perf_counter()
     try:
         deadline = time.time() + 300
         while True:
@@ -191,6 +192,20 @@ def gradio_concurrency(folder: Path, index: Path, questions: list[dict], clients
                 if time.time() > deadline:
                     raise TimeoutError("app.py did not start within 300 s") from None
                 time.sleep(0.5)
+        listening = time.perf_counter() - t_spawn
+        # The app's first-question delay as a user sees it: process start → first answer, and
+        # that first answer against the next ones (models load at start, not on the first question).
+        probe = Client(url, verbose=False)
+        start: dict[str, Any] = {"process_to_listening_s": round(listening, 3)}
+        times = []
+        for q in questions[:6]:
+            t0 = time.perf_counter()
+            probe.predict(q["question"], [], api_name="/ask")
+            times.append(time.perf_counter() - t0)
+            if len(times) == 1:
+                start["process_to_first_answer_s"] = round(time.perf_counter() - t_spawn, 3)
+        start["first_answer_ms"] = round(times[0] * 1000, 1)
+        start["next_answers_p50_ms"] = round(sorted(times[1:])[len(times[1:]) // 2] * 1000, 1) if len(times) > 1 else None
         out: dict[str, Any] = {}
         for n in clients:
             pool = [Client(url, verbose=False) for _ in range(n)]
@@ -220,7 +235,7 @@ def gradio_concurrency(folder: Path, index: Path, questions: list[dict], clients
             wall = time.perf_counter() - t0
             out[str(n)] = {"answers": len(lat), "answers_per_s": round(len(lat) / wall, 2), **percentiles(lat),
                            "errors": len(errors), "first_error": errors[0] if errors else "", "load": load_average()}
-        return {"clients": out}
+        return {"start": start, "clients": out}
     finally:
         proc.terminate()
         try:
@@ -251,7 +266,7 @@ def rows(res: dict) -> list[tuple[str, Any, Any, str]]:
     docs = ing["documents"]
     out: list[tuple[str, Any, Any, str]] = [
         ("documents / chunks", f"{docs} / {ing['chunks']}", f"{base_ing.get('documents', '')} / {base_ing.get('chunks', '')}", ""),
-        ("texts embedded (pieces / chunks)", ing["pieces"], base_ing.get("embedded_texts"), ""),
+        ("texts embedded (pieces / chunks)", ing["pieces"], base_ing.get("embedded_texts"), f"our embedding backend: {ing.get('backend', 'torch')}"),
     ]
     cached = res["cache"] == "shared"
     st, bst = ing["stages"], base_ing.get("stages", {})
@@ -295,7 +310,10 @@ def rows(res: dict) -> list[tuple[str, Any, Any, str]]:
     if "embed_rate" in res:
         er = res["embed_rate"]
         emb_pieces_s = ing["pieces"] / st["embed"] if st.get("embed") else None
-        out.append(("raw model pieces/s", er["raw_pieces_per_s"], None, f"encode() alone on {er['pieces']} pieces"))
+        out.append(("raw model pieces/s", er["raw_pieces_per_s"], None, f"{er.get('backend', 'torch')} backend alone on {er['pieces']} pieces"))
+        if "torch_raw_pieces_per_s" in er:
+            out.append(("raw pieces/s onnx / torch", f"{er['onnx_raw_pieces_per_s']} / {er['torch_raw_pieces_per_s']}", None,
+                        f"onnx {er['onnx_raw_pieces_per_s'] / er['torch_raw_pieces_per_s']:.2f}x torch, same vectors"))
         out.append(("indexer embed stage pieces/s", round(emb_pieces_s, 1) if emb_pieces_s else None, None,
                     f"{round(100 * emb_pieces_s / er['raw_pieces_per_s'])}% of raw" if emb_pieces_s else ""))
         out.append(("end-to-end pieces/s", round(ing["pieces"] / ing["index_total_s"], 1), None,
@@ -345,7 +363,10 @@ def growth_table(corpora: dict[str, dict]) -> str:
 def gradio_table(g: dict) -> str:
     if "error" in g:
         return f"\ngradio /ask: not measured ({g['error']})"
+    st = g.get("start", {})
     lines = [f"\n### gradio /ask over {g['corpus']} (app.py, queue concurrency as configured there)",
+             f"app.py start → listening {st.get('process_to_listening_s')} s, → first answer {st.get('process_to_first_answer_s')} s "
+             f"(first answer {st.get('first_answer_ms')} ms, next p50 {st.get('next_answers_p50_ms')} ms, through gradio_client)",
              "| clients | answers/s | p50 ms | p95 ms | errors |", "|---|---|---|---|---|"]
     for n, c in g["clients"].items():
         lines.append(f"| {n} | {c['answers_per_s']} | {c.get('p50')} | {c.get('p95')} | {c['errors']} |")
