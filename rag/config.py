@@ -26,6 +26,8 @@ class Config:
     # onnx: ONNX Runtime on an export of the model (same vectors, starts without torch); torch:
     # sentence-transformers itself. onnx falls back to torch when the model cannot be exported.
     embed_backend: str = "onnx"
+    # int8 weights: faster indexing, other vectors (a rebuild); measured in README, Performance.
+    embed_quantize: bool = False
     # Derived files that are not the index: the ONNX export of the embedding model.
     cache_dir: Path = ROOT / ".cache"
     # MiniLM reads at most 256 word pieces; ~170 cl100k tokens stays inside that for news prose.

@@ -3,7 +3,9 @@
 Two backends give the same vectors (1 - cos ~1e-7): "onnx" (default) runs an export of the model
 with ONNX Runtime (rag/onnx_encoder.py: a start without torch, and faster on 2 cores); "torch"
 runs sentence-transformers itself, and is what "onnx" falls back to when the model cannot be
-exported. The int8 variant (quantize=True) is torch only.
+exported. quantize=True (RAG_EMBED_QUANTIZE) gives int8 weights, which are different vectors: with
+"onnx", ONNX Runtime's dynamic int8 (2.5-3x the fp32 throughput on 2 cores); with "torch",
+torch's dynamic int8 linear layers (1.35-1.9x). Each is its own model for the index and the cache.
 """
 
 from __future__ import annotations
@@ -61,10 +63,9 @@ class Embedder:
 
             cache_dir = ROOT / ".cache"
         self.cache_dir = Path(cache_dir)
-        # Dynamic int8 weights for the linear layers (torch built-in, no extra package): 1.35-1.9x
-        # the fp32 throughput on 2 cores and no quality loss on the gold set
-        # (README, Performance) but different vectors: an index built with one cannot be queried with the other:
-        # `name` and `fingerprint` differ, which makes the indexer rebuild. Off by default.
+        # int8 weights: faster, but different vectors (README, Performance, has the eval figures).
+        # An index built with one variant cannot be queried with another, so `name` and
+        # `fingerprint` differ per variant, which makes the indexer rebuild. Off by default.
         self.quantize = quantize
         self._model = None  # a SentenceTransformer (torch) or an OnnxEncoder
         self._lock = threading.Lock()  # model load and model calls
@@ -74,13 +75,21 @@ class Embedder:
 
     @classmethod
     def from_config(cls, config) -> Embedder:
-        return cls(config.embed_model, config.embed_batch_size, backend=config.embed_backend, cache_dir=config.cache_dir)
+        return cls(config.embed_model, config.embed_batch_size, quantize=config.embed_quantize,
+                   backend=config.embed_backend, cache_dir=config.cache_dir)
+
+    @property
+    def _variant(self) -> str:
+        # fp32 vectors are the same from either backend; int8 ones are not.
+        if not self.quantize:
+            return ""
+        return "onnx-int8" if self.requested_backend == "onnx" else "int8"
 
     @property
     def name(self) -> str:
         # The bundled copy lives in a folder called "model": say which model it is.
         label = "all-MiniLM-L6-v2" if self.model_path == default_model_path() else Path(self.model_path).name
-        return label + ("-int8" if self.quantize else "")
+        return label + (f"-{self._variant}" if self._variant else "")
 
     @property
     def fingerprint(self) -> str:
@@ -96,7 +105,7 @@ class Embedder:
                 if (root / name).is_file():
                     h.update((root / name).read_bytes())
             # The folder's own name, not `name` (a display label that may change).
-            self._fingerprint = f"{Path(self.model_path).name}:{h.hexdigest()[:16]}" + (":int8" if self.quantize else "")
+            self._fingerprint = f"{Path(self.model_path).name}:{h.hexdigest()[:16]}" + (f":{self._variant}" if self._variant else "")
         return self._fingerprint
 
     def warm_up(self) -> None:
@@ -108,14 +117,18 @@ class Embedder:
                     f"embedding model not found at {self.model_path}; set RAG_EMBED_MODEL to a local "
                     "sentence-transformers folder (downloads are disabled)"
                 )
-            if self.requested_backend == "onnx" and not self.quantize:
+            if self.requested_backend == "onnx":
                 from rag.onnx_encoder import load_or_export
 
                 try:
-                    self._model = load_or_export(self.model_path, self.fingerprint, self.cache_dir)
+                    self._model = load_or_export(self.model_path, self.fingerprint, self.cache_dir, quantize=self.quantize)
                     self.backend = "onnx"
                     return
                 except Exception as exc:  # any failure of the optional backend: torch still works
+                    if self.quantize:
+                        # torch's int8 gives other vectors than the name promises: no silent switch.
+                        raise ConfigError(f"the ONNX int8 embedding model is not available ({exc}); "
+                                          "set RAG_EMBED_BACKEND=torch for torch's int8") from exc
                     log.warning("embedding with torch: the ONNX backend is not available (%s)", exc)
             from sentence_transformers import SentenceTransformer
 

@@ -123,8 +123,10 @@ class OnnxEncoder:
         return out
 
 
-def load_or_export(model_path: str, fingerprint: str, cache_dir: Path, threads: int = 0) -> OnnxEncoder:
-    """The encoder for this model, exporting it first when no valid export is saved.
+def load_or_export(model_path: str, fingerprint: str, cache_dir: Path, threads: int = 0,
+                   quantize: bool = False) -> OnnxEncoder:
+    """The encoder for this model (int8 weights with `quantize`), exporting it first when no
+    valid export is saved.
 
     Raises ExportError when the model cannot run on ONNX Runtime here.
     """
@@ -136,12 +138,13 @@ def load_or_export(model_path: str, fingerprint: str, cache_dir: Path, threads: 
                 return enc
         except Exception as exc:  # unreadable or truncated export: make it again
             log.warning("saved ONNX export %s is unusable (%s); exporting again", folder, exc)
-    export(model_path, fingerprint, folder)
+    export(model_path, fingerprint, folder, quantize)
     return OnnxEncoder(folder, Path(model_path), threads)
 
 
-def export(model_path: str, fingerprint: str, folder: Path) -> Path:
-    """Export the model's transformer to `folder`, after checking it against torch on PROBES."""
+def export(model_path: str, fingerprint: str, folder: Path, quantize: bool = False) -> Path:
+    """Export the model's transformer to `folder`, after checking it against torch on PROBES;
+    with `quantize`, the checked graph then gets ONNX Runtime's dynamic int8 weights."""
     pooling = _pooling(Path(model_path))
     try:
         import onnx  # noqa: F401  (torch's exporter needs it; say so clearly when it is missing)
@@ -188,6 +191,15 @@ def export(model_path: str, fingerprint: str, folder: Path) -> Path:
         if gap > MAX_COSINE_GAP:
             raise ExportError(f"the ONNX graph disagrees with torch (1 - cos = {gap:.2e} on a probe)")
         meta["probe_cosine_gap"] = gap
+        if quantize:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantize_dynamic(tmp / "model.onnx", tmp / "model-int8.onnx", weight_type=QuantType.QInt8)
+            os.replace(tmp / "model-int8.onnx", tmp / "model.onnx")
+            meta["quantized"] = "int8 (onnxruntime dynamic)"
+            # Informational: int8 vectors are another model's, measured here against fp32 torch.
+            got = OnnxEncoder(tmp, Path(model_path)).encode(PROBES)
+            meta["int8_mean_cosine_to_fp32"] = float(np.mean(np.sum(got * expected, axis=1)))
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(tmp, folder)

@@ -111,3 +111,17 @@ def test_an_unknown_backend_is_a_clear_error():
 
     with pytest.raises(ConfigError, match="onnx or torch"):
         Embedder(backend="openvino")
+
+
+def test_int8_variants_are_models_of_their_own(embedder, tmp_path):
+    onnx8 = Embedder(quantize=True, cache_dir=tmp_path)
+    torch8 = Embedder(quantize=True, backend="torch")
+    names = {embedder.name, onnx8.name, torch8.name}
+    assert len(names) == 3 and len({embedder.fingerprint, onnx8.fingerprint, torch8.fingerprint}) == 3
+    a, b = embedder.embed(TEXTS), onnx8.embed(TEXTS)
+    assert onnx8.backend == "onnx"
+    meta = json.loads((onnx_encoder.export_dir(tmp_path, onnx8.fingerprint) / "meta.json").read_text())
+    assert meta["quantized"].startswith("int8")
+    cos = np.sum(a * b, axis=1)
+    # Close to the fp32 vectors, but not the same ones: why an int8 index is rebuilt.
+    assert 0.85 < float(np.mean(cos)) < 0.9999
