@@ -256,12 +256,12 @@ def launch(demo: gr.Blocks, config: Config, **kwargs: Any) -> tuple[Any, str, st
 
 
 def model_label(pipeline: Pipeline) -> str:
-    """The embedding model's name for the status line."""
+    """The embedding model's name for the status line, with the backend that runs it."""
     name = pipeline.embedder.name
     # The bundled copy (embed_model unset) sits in a folder called just "model".
     if not pipeline.config.embed_model and name == "model":
-        return "all-MiniLM-L6-v2"
-    return name
+        name = "all-MiniLM-L6-v2"
+    return f"{name} ({pipeline.embedder.backend})"
 
 
 def _role(message: Any) -> str:
