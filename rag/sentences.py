@@ -17,7 +17,6 @@ _INITIALS_END = re.compile(r"(?:\b[A-Z]\.){1,3}$")
 @lru_cache(maxsize=1)
 def _punkt():
     # NLTK's punkt data ships inside llama-index-core; never let nltk try to download it.
-
     import nltk
 
     from rag.offline import bundled_static

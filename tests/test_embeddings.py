@@ -69,6 +69,25 @@ def test_a_start_with_a_saved_export_never_imports_torch(embedder):
     assert out.stdout.strip() == "[]"
 
 
+def test_serving_an_existing_index_loads_neither_torch_nor_llama_index(seed_pipeline):
+    # What makes a start fast (README, Performance): the answer path runs on ONNX Runtime,
+    # tiktoken and bm25s; torch and llama-index load only to export the model or to chunk.
+    cfg = seed_pipeline.config
+    code = (
+        "import sys, rag\n"
+        "from rag.config import Config\n"
+        "from rag.pipeline import Pipeline\n"
+        f"p = Pipeline(Config.from_env(seeds_dir={str(cfg.seeds_dir)!r}, index_dir={str(cfg.index_dir)!r})).warm_up()\n"
+        "a = p.ask('What defence spending target has Japan set?')\n"
+        "assert a.citations and not a.abstained, a.text\n"
+        "heavy = ('torch', 'transformers', 'sentence_transformers', 'llama_index.core')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_a_damaged_export_is_made_again(embedder, tmp_path, caplog):
     folder = onnx_encoder.export_dir(tmp_path, embedder.fingerprint)
     shutil.copytree(onnx_encoder.export_dir(embedder.cache_dir, embedder.fingerprint), folder)
