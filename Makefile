@@ -42,4 +42,4 @@ bench: setup
 	$(PY) -m rag.bench --quick
 
 clean:
-	rm -rf $(VENV) index/gen-* index/CURRENT tests/artifacts
+	rm -rf $(VENV) index/gen-* index/CURRENT tests/artifacts .cache
