@@ -19,6 +19,8 @@ import logging
 import os
 import re
 import shutil
+import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -138,6 +140,7 @@ def load_or_export(model_path: str, fingerprint: str, cache_dir: Path, threads: 
                 return enc
         except Exception as exc:  # unreadable or truncated export: make it again
             log.warning("saved ONNX export %s is unusable (%s); exporting again", folder, exc)
+    shutil.rmtree(folder, ignore_errors=True)  # whatever is there cannot be used
     export(model_path, fingerprint, folder, quantize)
     return OnnxEncoder(folder, Path(model_path), threads)
 
@@ -169,9 +172,12 @@ def export(model_path: str, fingerprint: str, folder: Path, quantize: bool = Fal
         def forward(self, *args):
             return self.inner(**dict(zip(names, args))).last_hidden_state
 
-    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    for stale in folder.parent.glob(folder.name + ".tmp*"):  # left by an export that crashed
+        if time.time() - stale.stat().st_mtime > 3600:
+            shutil.rmtree(stale, ignore_errors=True)
+    # A private temporary folder: two processes (the app and the CLI on a fresh machine) may export at once.
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=folder.name + ".tmp"))
     try:
         axes = {n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]}
         # The tracer warns about data-dependent branches in transformers' mask code; the probe
@@ -201,8 +207,12 @@ def export(model_path: str, fingerprint: str, folder: Path, quantize: bool = Fal
             got = OnnxEncoder(tmp, Path(model_path)).encode(PROBES)
             meta["int8_mean_cosine_to_fp32"] = float(np.mean(np.sum(got * expected, axis=1)))
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(tmp, folder)
+        try:
+            os.replace(tmp, folder)
+        except OSError:
+            if not (folder / "meta.json").is_file():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)  # another process published its export first: use that
     except ExportError:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -144,3 +144,22 @@ def test_int8_variants_are_models_of_their_own(embedder, tmp_path):
     cos = np.sum(a * b, axis=1)
     # Close to the fp32 vectors, but not the same ones: why an int8 index is rebuilt.
     assert 0.85 < float(np.mean(cos)) < 0.9999
+
+
+def test_two_processes_exporting_at_once_both_get_the_onnx_backend(tmp_path):
+    # A fresh machine where the app and the CLI start together: each exports, one publishes first.
+    code = (
+        "import sys, rag\n"
+        "from rag.embeddings import Embedder\n"
+        f"e = Embedder(cache_dir={str(tmp_path)!r})\n"
+        "v = e.embed_query('Japan offered to help India develop fighter jets.')\n"
+        "print(e.backend, ' '.join(f'{x:.6f}' for x in v[:8]))\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-1500:] for _, err in outs]
+    lines = [out.strip().splitlines()[-1] for out, _ in outs]
+    assert all(line.startswith("onnx ") for line in lines), lines
+    assert lines[0] == lines[1]
+    assert [p.name for p in (tmp_path / "onnx").iterdir()] == [onnx_encoder.export_dir(tmp_path, Embedder().fingerprint).name]
