@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-baseline", action="store_true", help="skip llama-index's defaults")
     ap.add_argument("--gradio", choices=["auto", "off"], default="auto", help="concurrency through app.py's /ask too")
     ap.add_argument("--clients", default="1,4,16", help="concurrent clients to measure (default 1,4,16)")
+    ap.add_argument("--llm-questions", type=int, default=20,
+                    help="questions for the generative answer modes on the first corpus (seconds each; 0 skips; not in --quick)")
     ap.add_argument("--cache", type=Path, default=CACHE / "embed-cache.sqlite", help="embedding cache shared by runs")
     ap.add_argument("--workdir", type=Path, help="keep the indexes here (default: a temp folder, deleted)")
     ap.add_argument("--out", type=Path, help="result file (default bench/results/<timestamp>.json)")
@@ -127,6 +129,11 @@ def bench_corpus(name: str, folder: Path, questions: list[dict], work: Path, arg
     with LoadSampler() as load:
         res["serve"] = run_worker("serve", {**ours_args, "questions": questions, "clients": clients})
     res["serve"]["load_average"] = load.summary()
+    if uncached and not args.quick and args.llm_questions > 0 and name == "seeds":
+        # Generation does not depend on the corpus size (retrieval is measured above): once, on the seeds.
+        with LoadSampler() as load:
+            res["answer_modes"] = run_worker("answer_modes", {**ours_args, "questions": questions[: args.llm_questions]})
+        res["answer_modes"]["load_average"] = load.summary()
     if not args.no_baseline and full:
         base_args = {"corpus": str(folder), "workdir": str(work / "baseline")}
         with LoadSampler() as load:
@@ -307,6 +314,12 @@ def rows(res: dict) -> list[tuple[str, Any, Any, str]]:
         b = base_srv.get("concurrency", {}).get(n, {})
         out.append((f"{n} clients answers/s (p95 ms)", f"{c['answers_per_s']} ({c.get('p95')})",
                     f"{b['answers_per_s']} ({b.get('p95')})" if b else None, f"errors {c['errors']}" if c["errors"] else ""))
+    for mode, m in res.get("answer_modes", {}).items():
+        if isinstance(m, dict) and "latency_ms" in m:
+            out.append((f"full {mode} answer p50 / p95 ms", f"{m['latency_ms'].get('p50')} / {m['latency_ms'].get('p95')}", None,
+                        f"{m['questions']} questions: generated {m['generated']}, extractive fallback {m['fell_back_to_extractive']}, abstained {m['abstained']}"))
+        elif isinstance(m, dict) and "error" in m:
+            out.append((f"full {mode} answer", "not measured", None, m["error"][:80]))
     if "embed_rate" in res:
         er = res["embed_rate"]
         emb_pieces_s = ing["pieces"] / st["embed"] if st.get("embed") else None

@@ -289,6 +289,72 @@ def job_cold(args: dict[str, Any]) -> dict[str, Any]:
             "peak_rss_mb": peak_rss_mb()}
 
 
+def job_answer_modes(args: dict[str, Any]) -> dict[str, Any]:
+    """Full-answer latency of the generative modes over an existing index: `local` (the packaged
+    GGUF in this process) and `openai` (the same GGUF behind llama-cpp-python's OpenAI-compatible
+    server on loopback). Seconds per answer, so a few questions, not 200."""
+    from rag.pipeline import Pipeline
+
+    config = _config(args)
+    questions = [q["question"] for q in args["questions"]]
+    out: dict[str, Any] = {}
+    for mode in args.get("modes", ["local", "openai"]):
+        server = None
+        try:
+            if mode == "openai":
+                server, url = _llama_server(config)
+                cfg = config.with_(answer_mode="openai", openai_base_url=url, openai_model="dossier-bench")
+            else:
+                cfg = config.with_(answer_mode=mode)
+            t0 = time.perf_counter()
+            p = Pipeline(cfg).warm_up(sync=False)
+            res: dict[str, Any] = {"warm_up_s": round(time.perf_counter() - t0, 3)}
+            lat, generated, abstained = [], 0, 0
+            for q in questions:
+                t0 = time.perf_counter()
+                answer = p.ask(q)
+                lat.append(time.perf_counter() - t0)
+                generated += answer.mode_used == mode
+                abstained += answer.abstained
+            res.update(latency_ms=percentiles(lat), questions=len(questions), generated=generated, abstained=abstained,
+                       fell_back_to_extractive=len(questions) - generated - abstained)
+            out[mode] = res
+        except Exception as exc:  # a mode that cannot run here is reported, not fatal
+            out[mode] = {"error": f"{type(exc).__name__}: {exc}"}
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait(timeout=20)
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+def _llama_server(config):
+    import socket
+    import subprocess
+    import urllib.request
+
+    from rag.llm import resolve_gguf
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", resolve_gguf(config.llm_gguf),
+                             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(config.llm_context_tokens),
+                             "--model_alias", "dossier-bench"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.time() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/models", timeout=2):
+                return proc, url
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                raise RuntimeError("llama_cpp.server did not start") from None
+            time.sleep(0.5)
+
+
 def job_baseline_ingest(args: dict[str, Any]) -> dict[str, Any]:
     from rag.bench import baseline
     from rag.embed_cache import EmbeddingCache
