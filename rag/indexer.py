@@ -148,7 +148,11 @@ class Indexer:
             manifest = Manifest(settings=settings, files=dict(old.files), documents=dict(old.documents))
             stale_sources = set(removed_sources) | set(changed)
             stale_docs = {d for s in stale_sources for d in old.files.get(s, {}).get("doc_ids", [])}
-            stale_sents = [sid for d in stale_docs for sid in old.documents[d].sentence_ids]
+            # Rows re-added under the same id (a story whose text is unchanged in a changed file,
+            # the related stories of an edited page) are not stale: upsert rewrote them, and
+            # deleting them took the story out of dense search.
+            readded = set(sent_ids)
+            stale_sents = [sid for d in stale_docs for sid in old.documents[d].sentence_ids if sid not in readded]
             for s in stale_sources:
                 manifest.files.pop(s, None)
             for d in stale_docs:

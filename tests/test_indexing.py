@@ -37,6 +37,41 @@ def test_second_run_embeds_nothing_and_changes_are_picked_up(fresh_pipeline):
     assert "002_792eeee021a370cc" not in p.snapshot.documents
 
 
+def _vector_ids(p: Pipeline) -> tuple[set[str], set[str]]:
+    """(sentence ids the manifest lists, ids Chroma holds) of the live index."""
+    snap = p.snapshot
+    listed = {sid for d in snap.documents.values() for sid in d.sentence_ids}
+    held = set(snap.store.sentences_col.get(include=[])["ids"])
+    return listed, held
+
+
+def test_editing_a_page_keeps_the_vectors_of_its_unchanged_stories(fresh_pipeline):
+    # 000 holds a main story and three "related" stories. Editing the main story re-indexes the
+    # file; the related stories come back with the same sentence ids, and once were deleted
+    # right after being re-added: they vanished from dense search.
+    p = fresh_pipeline
+    p.index()
+    listed, held = _vector_ids(p)
+    assert listed == held and len(held) > 100
+    path = p.config.seeds_dir / "000_c0363eb08f2c74e0.txt"
+    original = path.read_bytes()
+    path.write_bytes(original.replace(b"killed 26 tourists", b"killed 26 visitors", 1))
+    assert p.index().updated == ["000_c0363eb08f2c74e0.txt"]
+    listed, held = _vector_ids(p)
+    assert listed <= held, f"{len(listed - held)} indexed sentences have no vector"
+    related = [d for d in p.snapshot.documents if d.startswith("000_c0363eb08f2c74e0-")]
+    assert related and all(p.snapshot.store.sentences(related)[0])
+    # A change to the bytes only (the cleaned text is the same): every story keeps its vectors.
+    path.write_bytes(original + b"\n\n")
+    p.index()
+    path.write_bytes(original)
+    p.index()
+    listed, held = _vector_ids(p)
+    assert listed == held, f"{len(listed - held)} indexed sentences have no vector, {len(held - listed)} stale"
+    hit = p.retrieve("How many tourists were killed in Kashmir, and when?", top_k=3)
+    assert hit[0].chunk.doc_id == "000_c0363eb08f2c74e0" and hit[0].dense_rank is not None
+
+
 def test_a_bad_file_fails_the_run_and_the_previous_index_keeps_serving(fresh_pipeline):
     p = fresh_pipeline
     p.index()

@@ -6,6 +6,10 @@ against llama-index's plain defaults on the same corpus, in one run.
     python -m rag.bench --sizes 1000,3000       # chosen sizes
     python -m rag.bench --corpus PATH           # a folder of articles or a JSONL file
 
+The full run also times the generative answer modes (`local`: the packaged GGUF in-process;
+`openai`: the same model behind llama-cpp-python's server on loopback) on the seeds, over
+--llm-questions questions (seconds per answer, so 20 by default, not 200).
+
 Prints a table per corpus and writes everything to bench/results/<timestamp>.json. Every job runs
 in its own process (honest memory and cold-start figures). Embeddings are cached by content in
 bench/.cache/embed-cache.sqlite, for us and for the baseline, so large sizes are embedded once;
