@@ -14,6 +14,7 @@ crash leaves either nothing or a complete export.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -174,10 +175,12 @@ def export(model_path: str, fingerprint: str, folder: Path, quantize: bool = Fal
 
     folder.parent.mkdir(parents=True, exist_ok=True)
     for stale in folder.parent.glob(folder.name + ".tmp*"):  # left by an export that crashed
-        if time.time() - stale.stat().st_mtime > 3600:
-            shutil.rmtree(stale, ignore_errors=True)
+        with contextlib.suppress(OSError):  # (or just removed by another process)
+            if time.time() - stale.stat().st_mtime > 3600:
+                shutil.rmtree(stale, ignore_errors=True)
     # A private temporary folder: two processes (the app and the CLI on a fresh machine) may export at once.
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=folder.name + ".tmp"))
+    tmp.chmod(0o755)  # mkdtemp's 0700 would hide the published export from other users
     try:
         axes = {n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]}
         # The tracer warns about data-dependent branches in transformers' mask code; the probe
