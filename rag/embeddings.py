@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.config import ROOT, Config
 from rag.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -58,11 +59,7 @@ class Embedder:
             raise ConfigError(f"embedding backend must be onnx or torch, not {backend!r}")
         self.requested_backend = backend
         self.backend = backend  # what runs: "onnx" becomes "torch" when the export is not possible
-        if cache_dir is None:
-            from rag.config import ROOT
-
-            cache_dir = ROOT / ".cache"
-        self.cache_dir = Path(cache_dir)
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else ROOT / ".cache"
         # int8 weights: faster, but different vectors (README, Performance, has the eval figures).
         # An index built with one variant cannot be queried with another, so `name` and
         # `fingerprint` differ per variant, which makes the indexer rebuild. Off by default.
@@ -74,7 +71,7 @@ class Embedder:
         self._fingerprint = ""
 
     @classmethod
-    def from_config(cls, config) -> Embedder:
+    def from_config(cls, config: Config) -> Embedder:
         return cls(config.embed_model, config.embed_batch_size, quantize=config.embed_quantize,
                    backend=config.embed_backend, cache_dir=config.cache_dir)
 
