@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Environment variable for each field: RAG_<FIELD NAME IN UPPER CASE>, e.g. RAG_TOP_K.
 ENV_PREFIX = "RAG_"
+EMBED_BACKENDS = ("onnx", "torch")
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class Config:
         return cfg
 
     def validate(self) -> None:
-        if self.embed_backend not in {"onnx", "torch"}:
+        if self.embed_backend not in EMBED_BACKENDS:
             raise ConfigError(f"embed_backend must be onnx or torch, not {self.embed_backend!r}")
         if self.retrieval not in {"hybrid", "dense", "bm25"}:
             raise ConfigError(f"retrieval must be hybrid, dense or bm25, not {self.retrieval!r}")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.config import ROOT, Config
+from rag.config import EMBED_BACKENDS, Config
 from rag.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -55,11 +55,11 @@ class Embedder:
                  backend: str = "onnx", cache_dir: Path | None = None) -> None:
         self.model_path = model_path or default_model_path()
         self.batch_size = batch_size
-        if backend not in ("onnx", "torch"):
+        if backend not in EMBED_BACKENDS:
             raise ConfigError(f"embedding backend must be onnx or torch, not {backend!r}")
         self.requested_backend = backend
         self.backend = backend  # what runs: "onnx" becomes "torch" when the export is not possible
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else ROOT / ".cache"
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else Config.cache_dir
         # int8 weights: faster, but different vectors (README, Performance, has the eval figures).
         # An index built with one variant cannot be queried with another, so `name` and
         # `fingerprint` differ per variant, which makes the indexer rebuild. Off by default.

@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
@@ -129,17 +128,12 @@ def normalise(text: str) -> str:
     return _MARKER_AFTER_STOP.sub(lambda m: f" {m.group(3).strip()}{m.group(1)} ", text)
 
 
-@lru_cache(maxsize=1)
 def ensure_punkt() -> None:
     """rag.sentences looks for punkt in llama-index's user cache, which only exists after the
     indexer ran in this process; the copy bundled with llama-index-core is always there."""
-    import nltk
+    from rag.offline import use_bundled_nltk_data
 
-    from rag.offline import bundled_static
-
-    bundled = str(bundled_static() / "nltk_cache")
-    if bundled not in nltk.data.path:
-        nltk.data.path.append(bundled)
+    use_bundled_nltk_data()
 
 
 def split_claims(text: str) -> list[tuple[int, int]]:

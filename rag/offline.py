@@ -35,3 +35,13 @@ def cl100k():
     import tiktoken
 
     return tiktoken.get_encoding("cl100k_base").encode
+
+
+@lru_cache(maxsize=1)
+def use_bundled_nltk_data() -> None:
+    """Let NLTK find the punkt data bundled with llama-index-core, so it never tries to download it."""
+    import nltk
+
+    bundled = str(bundled_static() / "nltk_cache")
+    if bundled not in nltk.data.path:
+        nltk.data.path.append(bundled)

@@ -16,14 +16,9 @@ _INITIALS_END = re.compile(r"(?:\b[A-Z]\.){1,3}$")
 
 @lru_cache(maxsize=1)
 def _punkt():
-    # NLTK's punkt data ships inside llama-index-core; never let nltk try to download it.
-    import nltk
+    from rag.offline import use_bundled_nltk_data
 
-    from rag.offline import bundled_static
-
-    nltk_dir = str(bundled_static() / "nltk_cache")
-    if nltk_dir not in nltk.data.path:
-        nltk.data.path.append(nltk_dir)
+    use_bundled_nltk_data()
     from nltk.tokenize.punkt import PunktTokenizer
 
     tokenizer = PunktTokenizer("english")

@@ -7,17 +7,15 @@ import importlib.util
 import re
 import socket
 import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
 from rag.errors import ConfigError
 from rag.generative import GenerativeAnswerer
-from rag.llm import packaged_gguf, smollm2_gguf
+from rag.llm import packaged_gguf, smollm2_gguf, start_llama_server
 from rag.pipeline import Pipeline
 from rag.schema import Answer
 
@@ -205,12 +203,6 @@ def test_smollm2_weights_load_when_installed(seed_pipeline):
 
 
 # -- an OpenAI-compatible server on loopback ---------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
     """llama-cpp-python's OpenAI-compatible server with the packaged GGUF; stopped after the module."""
@@ -219,27 +211,11 @@ def llama_server(tmp_path_factory):
     if missing:
         pytest.fail(f"llama_cpp.server needs {', '.join(missing)}: pip install -r requirements.txt "
                     "(sse-starlette==3.7.0, starlette-context==0.5.1)")
-    port = free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", packaged_gguf(), "--host", "127.0.0.1",
-             "--port", str(port), "--n_ctx", "2048", "--chat_format", "gemma", "--model_alias", "dossier-test"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/models", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            pytest.fail(f"llama_cpp.server did not start:\n{log.read_text()[-2000:]}")
-        time.sleep(0.5)
+    try:
+        proc, url = start_llama_server(packaged_gguf(), n_ctx=2048, alias="dossier-test", chat_format="gemma", log=log)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     yield proc, url
     if proc.poll() is None:
         proc.terminate()
