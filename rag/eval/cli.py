@@ -15,7 +15,7 @@ from pathlib import Path
 from rag.config import ROOT, Config
 from rag.embeddings import Embedder
 from rag.errors import RagError
-from rag.eval import report, rgb
+from rag.eval import haystack, report, rgb
 from rag.eval.configs import BASELINE, CONFIGS, DEFAULT_RUN, RGB_RUN, resolve
 from rag.eval.gold import GOLD, load_gold
 from rag.eval.runner import RunResult, run_config
@@ -34,8 +34,17 @@ def main(argv: list[str] | None = None) -> int:
         help=f"configuration to run (repeatable): one of {', '.join(CONFIGS)}, or NAME:key=value,... "
         f"(default: {' '.join(DEFAULT_RUN)}; for rgb: {' '.join(RGB_RUN)})",
     )
-    parser.add_argument("--benchmark", action="append", choices=["gold", "rgb"],
-                        help="question set(s) to run (repeatable; default gold)")
+    parser.add_argument("--benchmark", action="append", choices=["gold", "rgb", "bbc", "gold-bbc"],
+                        help="question set(s) to run (repeatable; default gold): gold = the seed questions on the "
+                        "seeds alone; bbc = the BBC questions (--split) on the seeds among the BBC stories; "
+                        "gold-bbc = the seed questions on that same mixed corpus")
+    parser.add_argument("--split", choices=["dev", "test", "all"], default="test",
+                        help="which half of the BBC questions to ask (default test; fit on dev only)")
+    parser.add_argument("--corpus", type=Path,
+                        help="haystack for bbc/gold-bbc: a folder of articles or a JSONL file of {id, title, text} "
+                        "records (default the shared BBC copy, RAG_BBC_ARTICLES)")
+    parser.add_argument("--workdir", type=Path,
+                        help="keep indexes here between runs, so a haystack is embedded once (default: a temp folder)")
     parser.add_argument("--out", type=Path, help="report folder (default eval/reports/<timestamp>)")
     parser.add_argument("--rgb-dir", type=Path, help="RGB en_fact folder (default shared/benchmarks/rgb_en_fact)")
     parser.add_argument("--limit", type=int, help="only the first N questions of each set (quick checks)")
@@ -82,11 +91,11 @@ def run(args: argparse.Namespace) -> tuple[list[RunResult], list[str]]:
     sections: list[str] = []
     progress = not args.quiet
     with tempfile.TemporaryDirectory(prefix="dossier-eval-") as tmp_name:
-        tmp = Path(tmp_name)
+        tmp = args.workdir.resolve() if args.workdir else Path(tmp_name)
         if "gold" in benchmarks:
             # A private copy of the seed pages: uploads kept in seeds/uploads are not part of the set.
             seeds = tmp / "seeds"
-            shutil.copytree(base.seeds_dir, seeds, ignore=shutil.ignore_patterns("uploads", ".*"))
+            shutil.copytree(base.seeds_dir, seeds, ignore=shutil.ignore_patterns("uploads", ".*"), dirs_exist_ok=True)
             for config in gold_configs:
                 results.append(run_config(config, gold_items, seeds_dir=seeds, workdir=tmp / f"gold-{config.name}",
                                           embedder=embedder, progress=progress))
@@ -99,6 +108,21 @@ def run(args: argparse.Namespace) -> tuple[list[RunResult], list[str]]:
                 results.append(run_config(config, items, seeds_dir=seeds, workdir=tmp / f"rgb-{config.name}",
                                           embedder=embedder, benchmark="rgb", extra_score=rgb.extra_score,
                                           progress=progress))
+        mixed = [b for b in ("gold-bbc", "bbc") if b in benchmarks]
+        if mixed:
+            corpus = args.corpus or haystack.default_articles()
+            folder = tmp / "haystack-corpus"
+            n = haystack.build(base.seeds_dir, corpus, folder)
+            sections.append(f"## Haystack\n\nThe seed pages among {n} articles from `{corpus}`.\n\n{haystack.LICENCE}")
+            sets = {"gold-bbc": load_gold(args.gold), "bbc": haystack.load_questions(args.split)}
+            # Indexing thousands of stories per configuration is minutes each: default only unless asked.
+            for config in resolve(args.config or ["default"]):
+                for name in mixed:
+                    label = name if name == "gold-bbc" else f"bbc-{args.split}"
+                    # One index per configuration, shared by both question sets (built once).
+                    results.append(run_config(config, sets[name][: args.limit], seeds_dir=folder,
+                                              workdir=tmp / f"haystack-{config.name}", embedder=embedder,
+                                              benchmark=label, progress=progress))
     return results, sections
 
 

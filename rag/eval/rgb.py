@@ -83,8 +83,8 @@ def load(folder: Path | None = None) -> tuple[list[dict], list[GoldItem]]:
 def write_corpus(passages: list[dict], workdir: Path) -> Corpus:
     """One .txt file per passage; passages our cleaner rejects go only to the baseline's folder."""
     corpus = Corpus(workdir / "all", workdir / "clean", passages=len(passages))
-    corpus.all_dir.mkdir(parents=True)
-    corpus.clean_dir.mkdir(parents=True)
+    corpus.all_dir.mkdir(parents=True, exist_ok=True)
+    corpus.clean_dir.mkdir(parents=True, exist_ok=True)
     for p in passages:
         name, data = f"{p['pid']}.txt", p["text"].encode("utf-8")
         (corpus.all_dir / name).write_bytes(data)
