@@ -1,266 +1,183 @@
-"""Does a sentence hold the kind of thing the question asks for?
+"""Does a sentence hold what the question asks for, about what the question names?
 
-Similarity alone cannot tell "the articles mention fighter jets" from "the articles say how many
-fighter jets": unanswerable questions are usually on-topic. So the question's expected answer
-(a count, an amount of money, a date, a person, a place, a name) must be present in the evidence,
-and new: a date the question itself mentions does not answer "when". An answer standing close to
-the question's own words ("a Tesla showroom in Mumbai") is stronger evidence than one elsewhere in
-the sentence.
+Pure functions over text and entity spans (rag.entities); no store, no model.
+
+Similarity cannot tell "the articles mention Chalone's revenue" from "the articles give Chalone's
+revenue for 2004": unanswerable questions are on topic. Two checks can:
+- the answer value: the sentence holds an entity of a type the question expects (rag.question)
+  that the question does not already state;
+- the constraints: every name, place, year and figure the question uses holds in the same story
+  (and, as a graded feature, in the sentence itself), so a count about another country's army or
+  a figure for another year does not answer.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
+from bisect import bisect_left
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import lru_cache
+from pathlib import Path
 
-from rag.lexical import terms
+from rag.entities import Entity
+from rag.question import PLACE, VALUE, YEAR, Constraint, Question
 
-
-class AnswerType(StrEnum):
-    NUMBER = "number"
-    MONEY = "money"
-    DATE = "date"
-    PERSON = "person"
-    PLACE = "place"
-    NAME = "name"
-    ANY = "any"
+_ALIASES_FILE = Path(__file__).parent / "data" / "place_aliases.json"
+_WORD = re.compile(r"[a-z0-9]+(?:[.'’][a-z0-9]+)*")
+# An answer value within this many words of a question word stands beside it (the value of
+# "profits at Time Warner", not of another figure at the far end of a long sentence).
+NEAR_WORDS = 10
+_MAX_ACRONYM = 6  # words; longer capitalised runs are headline lists, not names
 
 
 @dataclass(frozen=True)
-class Expectation:
-    kind: AnswerType
-    exact: bool = False  # "exact", "which date": a vague "this month" does not do
-    unit: str = ""  # "how many metres" asks for a measurement in that unit
-    counted: str = ""  # "how many tourists": the thing counted
-    weekday: bool = False  # "which day of the week"
-    year: bool = False  # "what year", "by when"
+class Text:
+    """What a stretch of text says, for constraint checks: its words, its text, its acronyms."""
+
+    lower: str
+    words: frozenset[str]
+    acronyms: frozenset[str]
+    caps: frozenset[str]  # words written in capitals ("US", "UK"), lower-cased: "us" the pronoun is not "US"
+    stems: frozenset[str]  # stemmed words ("democrats" and "democrat" agree)
 
 
-_NUMBER_WORDS = (
-    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|twenty|thirty|forty|"
-    r"fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?|half|double|twice|tenfold"
-)
-_MONTHS = r"January|February|March|April|May|June|July|August|September|October|November|December"
-_WEEKDAYS = r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
-_NUMBER = re.compile(rf"\d[\d,.]*(?:\s?%|-\w+)?|\b({_NUMBER_WORDS})(?:-\w+)?\b", re.I)
-_CURRENCY_WORD = r"US\$|USD|EUR|INR|JPY|rupees?|crores?|lakhs?|dollars?|euros?|yen|pounds?"
-_MONEY = re.compile(
-    rf"(?:[$€£¥₹]|\b(?:{_CURRENCY_WORD}))\s?\d[\d,.]*(?:\s?(?:million|billion|trillion|bn|m)\b)?|"
-    rf"\b\d[\d,.]*\s?(?:million|billion|trillion|bn)?\s?(?:{_CURRENCY_WORD})\b|"
-    rf"\b(?:{_NUMBER_WORDS}) (?:of )?(?:{_CURRENCY_WORD})\b",
-    re.I,
-)
-_YEAR = re.compile(r"\b(?:1[89]\d\d|20\d\d)s?\b")
-_DAY_OF_MONTH = re.compile(rf"\b(?:{_MONTHS}) \d{{1,2}}\b|\b\d{{1,2}} (?:{_MONTHS})\b")
-_SPECIFIC_DATE = re.compile(rf"\b(?:{_MONTHS}) \d{{1,2}}(?:, \d{{4}})?\b|\b\d{{1,2}} (?:{_MONTHS})(?: \d{{4}})?\b|"
-                            rf"\b(?:{_MONTHS})(?: \d{{4}})?\b|\b(?:{_WEEKDAYS})\b|\b(?:1[89]\d\d|20\d\d)\b")
-_VAGUE_DATE = re.compile(
-    r"\b(?:yesterday|today|tomorrow|(?:last|next|this|earlier this|later this) (?:week|month|year)|weekend|"
-    r"decades?|\w+ (?:years?|months?|weeks?) ago|recently)\b",
-    re.I,
-)
-_UNITS = {
-    "metre": r"m|metres?|meters?", "meter": r"m|metres?|meters?", "kilometre": r"km|kilometres?|kilometers?",
-    "kilometer": r"km|kilometres?|kilometers?", "mile": r"miles?", "tonne": r"tonnes?|tons?", "ton": r"tonnes?|tons?",
-    "kilogram": r"kg|kilograms?", "feet": r"feet|ft", "foot": r"feet|ft", "hour": r"hours?", "minute": r"minutes?",
-    "day": r"days?", "week": r"weeks?", "month": r"months?", "year": r"years?", "percent": r"%|per ?cent",
-    "dollar": r"dollars?", "rupee": r"rupees?|crores?|lakhs?", "yen": r"yen",
-}
-_ROLE = re.compile(
-    r"(?:Minister|President|Premier|PM|CEO|Chief|Secretary|Diplomat|Professor|Gen|General|Admiral|Ambassador|"
-    r"Chairman|Director|Governor|King|Emperor|Mr|Mrs|Ms|Dr|Lt|Col|Prof|Sen|Rep|Vice|Deputy)\.?"
-)
-_DEMONYM = re.compile(r"(an|ese|ish|ch|i|ic)$")
-_INITIALS = re.compile(r"(?:[A-Z]\.){1,3}")
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9’'.$%-]*")
-
-_QUESTION_KINDS = [
-    (re.compile(r"\b(how much (money|did|does|will|would|is|was)\b.*\b(cost|pay|spend|worth)|cost|price|budget|worth|"
-                r"dollar|funding|how expensive|valued at)\b", re.I), AnswerType.MONEY),
-    (re.compile(r"\b(how many|how much|how long|how old|how far|how large|how big|how high|how tall|what size|"
-                r"what (percentage|percent|share|proportion|number)|by how much|what per ?cent|"
-                r"what (\w+ ){0,2}(target|level|rate|figure|amount|threshold|ceiling|quota)\b)", re.I), AnswerType.NUMBER),
-    (re.compile(r"\b(when|what (year|date|day|month|time)|which (\w+ )?(year|dates?|day|month)|"
-                r"on what (\w+ )?(date|day)|since when|by what year|by when)\b", re.I), AnswerType.DATE),
-    (re.compile(r"^\s*(who|whom|whose)\b|\bwho (is|was|were|are|did|has|had|will|hosted|said|met|leads?|asked|wrote|"
-                r"invited|chaired|co-chaired)\b|\bwhich (\w+ )?(minister|official|leader|person|people|professor|analyst|"
-                r"member|diplomat|politician|premier|president|secretary|general|author|reporter|journalist)\b|"
-                r"\bname of the (\w+ )*(minister|official|leader|person|diplomat|secretary|author|ceo|general|professor)\b",
-                re.I), AnswerType.PERSON),
-    (re.compile(r"^\s*where\b|\bin which (\w+ )?(city|country|state|region|place|town)\b|\b(which|what) (\w+ )?"
-                r"(city|country|venue|location|town|state|region)\b", re.I), AnswerType.PLACE),
-    (re.compile(r"\b(called|named|name of|what is the name|what's the name)\b", re.I), AnswerType.NAME),
-]
-# An answer within this many words of a question word counts as standing beside it.
-NEAR_WORDS = 10
+def text_view(text: str) -> Text:
+    lower = text.lower().replace("’", "'")
+    words = set(_WORD.findall(lower))
+    words |= {w[:-2] for w in words if w.endswith("'s")}
+    words |= {part for w in words if "." in w for part in w.split(".")}  # "defencematters.in", "u.s."
+    # "European Union" also answers to "EU", "Time Warner" to "timewarner".
+    runs = re.findall(r"(?:\b[A-Z][\w'’-]*(?:\s+(?:of|and|for|the|de)?\s*[A-Z][\w'’-]*)+)", text)
+    acronyms: set[str] = set()
+    for r in runs:
+        caps = [w for w in r.split() if w[:1].isupper()]
+        for i in range(len(caps)):  # every sub-run: "The European Union" gives "eu" as well as "teu"
+            for j in range(i + 2, min(len(caps), i + _MAX_ACRONYM) + 1):
+                acronyms.add("".join(w[0] for w in caps[i:j]).lower())
+                acronyms.add("".join(caps[i:j]).lower())
+    caps = {w.lower() for w in re.findall(r"\b[A-Z][A-Z.]*[A-Z]\b", text)}
+    return Text(lower, frozenset(words), frozenset(acronyms), frozenset(caps), frozenset(_stem(w) for w in words))
 
 
-def expectation(question: str) -> Expectation:
-    q = question.strip()
-    for pattern, kind in _QUESTION_KINDS:
-        if not pattern.search(q):
+@lru_cache(maxsize=1)
+def place_aliases() -> dict[str, frozenset[str]]:
+    """word → the other words news uses for the same place (rag/data/place_aliases.json)."""
+    data = json.loads(_ALIASES_FILE.read_text(encoding="utf-8"))
+    out: dict[str, set[str]] = {}
+    for group in data["groups"]:
+        names = {w.lower() for w in group}
+        for w in names:
+            out.setdefault(w, set()).update(names)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _stem(word: str) -> str:
+    from rag.lexical import stem
+
+    return stem(word)
+
+
+def _words(c: Constraint) -> list[str]:
+    """The constraint's words as text_view splits text ("T-Mobile's" → t, mobile), one-letter ones aside."""
+    out = []
+    for w in c.words:
+        out += [x[:-2] if x.endswith("'s") else x for x in _WORD.findall(w.lower().replace("’", "'"))]
+    return [w for w in out if len(w) > 1]
+
+
+def _word_holds(word: str, text: Text, loose: bool, capitals: bool = False) -> bool:
+    if " " in word:
+        return word in text.lower
+    if capitals or len(word) <= 2:  # "US", "UK": in lower case they are other words
+        return word in text.caps or word in text.acronyms
+    if word in text.words or word in text.acronyms or _stem(word) in text.stems:
+        return True
+    if loose and len(word) >= 5:
+        # "Japanese" ↔ "Japan", "British" ↔ "Britain": the shared stem of a place and its people.
+        stem = word[: max(4, len(word) - 3)]
+        return any(w.startswith(stem) for w in text.words)
+    return False
+
+
+def holds(c: Constraint, text: Text) -> bool:
+    """The constraint is stated in `text`."""
+    if c.kind == YEAR:
+        return c.words[0] in text.words or any(w.startswith(c.words[0]) for w in text.words if len(w) == 5)
+    if c.kind == VALUE:
+        return all(re.search(rf"(?<![\d.,]){re.escape(d)}(?![\d]|[.,]\d)", text.lower) for d in c.words)
+    words = _words(c)
+    if not words:
+        return True
+    capitals = c.text.isupper()
+    phrase = " ".join(words)
+    if phrase in text.lower or "".join(words) in text.acronyms or "".join(words) in text.words:
+        return True
+    if c.kind == PLACE:
+        # Any name of the same place will do ("the United States" / "US", "Japanese" / "Japan").
+        for alias in place_aliases().get(phrase, ()):
+            if _word_holds(alias, text, loose=False, capitals=len(alias) <= 3 and "." not in alias):
+                return True
+        alias_sets = [place_aliases().get(w, frozenset()) | {w} for w in words]
+        return all(any(_word_holds(a, text, loose=True, capitals=capitals and a == w) for a in alts)
+                   for w, alts in zip(words, alias_sets))
+    # A name: every word (its initials, or run together: "EU", "TimeWarner"); a person's surname
+    # alone (news uses it after the first mention); two of three words of a long name.
+    found = [_word_holds(w, text, loose=False, capitals=capitals) for w in words]
+    if c.label == "PERSON":
+        return found[-1]
+    return all(found) or (len(found) >= 3 and sum(found) * 3 >= 2 * len(found))
+
+
+def hard_constraints_hold(constraints: tuple[Constraint, ...], text: Text) -> bool:
+    return all(holds(c, text) for c in constraints if c.hard)
+
+
+def constraint_share(constraints: tuple[Constraint, ...], text: Text) -> float:
+    """Share of the constraints stated in `text` (1.0 when the question names nothing)."""
+    if not constraints:
+        return 1.0
+    return sum(holds(c, text) for c in constraints) / len(constraints)
+
+
+def entities_in(entities: list[list], start: int, end: int, starts: list[int] | None = None) -> list[Entity]:
+    """The entity spans [start, end, label] that lie inside [start, end) (entities sorted by start)."""
+    starts = starts if starts is not None else [e[0] for e in entities]
+    out = []
+    for i in range(bisect_left(starts, start), len(entities)):
+        s, e, label = entities[i]
+        if s >= end:
+            break
+        if e <= end:
+            out.append(Entity(s, e, label))
+    return out
+
+
+def answer_values(q: Question, sentence: str, offset: int, entities: list[Entity]) -> list[Entity]:
+    """Entities of an expected type in the sentence that the question does not already state."""
+    if not q.expects:
+        return []
+    out = []
+    for e in entities:
+        if e.label not in q.expects:
             continue
-        exact = bool(re.search(r"\b(exact|exactly|precise|specific|calendar|dates)\b", q, re.I))
-        if kind is AnswerType.NUMBER:
-            m = re.search(r"\bhow (many|much) ([a-z]+)", q, re.I)
-            noun = m.group(2).lower() if m else ""
-            unit = next((u for u in _UNITS if noun.startswith(u)), "")
-            return Expectation(kind, exact, unit=unit, counted="" if unit else noun)
-        if kind is AnswerType.DATE:
-            weekday = bool(re.search(r"\bday of the week\b|\bwhich day\b|\bwhat day\b", q, re.I))
-            year = bool(re.search(r"\b(what|which|by what) year\b|\bby when\b", q, re.I))
-            exact = exact or bool(re.search(r"\b(which|what) (\w+ )?dates?\b", q, re.I))
-            return Expectation(kind, exact or weekday, weekday=weekday, year=year)
-        return Expectation(kind, exact)
-    return Expectation(AnswerType.ANY)
+        words = _WORD.findall(sentence[e.start - offset : e.end - offset].lower())
+        if words and not all(w in q.words for w in words):
+            out.append(e)
+    return out
 
 
-def expected_type(question: str) -> AnswerType:
-    return expectation(question).kind
-
-
-class EvidenceChecker:
-    """Scores how well a sentence holds the answer a question expects: 0 (not at all) to 1.
-
-    `is_name` tells a proper name from an ordinary capitalised word (the snapshot knows which words
-    the corpus also writes in lower case). `common` tells a word so frequent it locates nothing.
-    """
-
-    def __init__(self, question: str, is_name: Callable[[str], bool], common: Callable[[str], bool]) -> None:
-        self.question = question
-        self.expect = expectation(question)
-        self.is_name = is_name
-        self._question_words = {_bare(w).lower() for w in _WORD.findall(question)}
-        self._question_terms = {t for t in terms(question) if not common(t)}
-
-    def support(self, sentence: str) -> float:
-        if self.expect.kind is AnswerType.ANY:
-            return 1.0
-        spans = self._answer_spans(sentence)
-        if not spans:
-            return 0.0
-        anchors = [m.start() for m in _WORD.finditer(sentence) if set(terms(m.group(0))) & self._question_terms]
-        words_between = lambda a, b: len(_WORD.findall(sentence[min(a, b) : max(a, b)]))  # noqa: E731
-        near = any(words_between(s, a) <= NEAR_WORDS or words_between(e, a) <= NEAR_WORDS for s, e in spans for a in anchors)
-        return 1.0 if near else 0.5
-
-    def question_names(self) -> set[str]:
-        """Proper names the question uses ("Quad", "Tesla"): the evidence must be about them."""
-        names = set()
-        for m in list(_WORD.finditer(self.question))[1:]:
-            word = _bare(m.group(0))
-            # Acronyms get spelt out, compounds ("India-Pakistan") and nationalities get rephrased.
-            if word[:1].isupper() and not word.isupper() and "-" not in word and not _DEMONYM.search(word) and self.is_name(word):
-                names.add(word.lower())
-        return names
-
-    def holds_answer(self, sentence: str) -> bool:
-        return self.support(sentence) > 0
-
-    # -- what an answer looks like, as character spans -------------------------------------
-    def _answer_spans(self, sentence: str) -> list[tuple[int, int]]:
-        kind = self.expect.kind
-        if kind is AnswerType.MONEY:
-            spans = [m.span() for m in _MONEY.finditer(sentence)]
-            return [s for s in spans if not self.expect.exact or re.search(r"\d", sentence[s[0] : s[1]])]
-        if kind is AnswerType.NUMBER:
-            return self._counts(sentence)
-        if kind is AnswerType.DATE:
-            return self._dates(sentence)
-        if kind is AnswerType.PERSON:
-            return self._people(sentence)
-        names = self._new_name_spans(sentence)
-        if kind is AnswerType.NAME:
-            names += [m.span() for m in re.finditer(r"\b[A-Z]{2,}(?:-[A-Z]+)*\b", sentence) if m.group(0).lower() not in self._question_words]
-        return names
-
-    def _is_new(self, text: str) -> bool:
-        return _bare(text).lower() not in self._question_words
-
-    def _counts(self, sentence: str) -> list[tuple[int, int]]:
-        numbers = [m for m in _NUMBER.finditer(sentence) if self._is_new(m.group(0)) and not _YEAR.fullmatch(m.group(0).strip())]
-        e = self.expect
-        if e.unit:
-            unit = _UNITS[e.unit]
-            return [m.span() for m in numbers if re.match(rf"\s?-?(?:{unit})\b", sentence[m.end():], re.I)
-                    or (e.unit == "percent" and m.group(0).endswith("%")) or re.search(rf"-(?:{unit})$", m.group(0), re.I)]
-        if e.counted and re.search(rf"\b{re.escape(e.counted[:5])}", sentence, re.I):
-            # The counted thing is named: the number must stand right before it ("26 tourists").
-            return [m.span() for m in numbers if re.match(rf"[\s\w-]{{0,25}}?\b{re.escape(e.counted[:5])}", sentence[m.end():], re.I)]
-        return [m.span() for m in numbers]
-
-    def _dates(self, sentence: str) -> list[tuple[int, int]]:
-        e = self.expect
-        specific = [m for m in _SPECIFIC_DATE.finditer(sentence) if self._is_new(m.group(0))]
-        if e.weekday:
-            return [m.span() for m in specific if re.fullmatch(_WEEKDAYS, m.group(0))] + [
-                m.span() for m in _DAY_OF_MONTH.finditer(sentence)]
-        if e.year:
-            return [m.span() for m in specific if _YEAR.search(m.group(0))]
-        if e.exact:
-            return [m.span() for m in specific if re.search(r"\d", m.group(0)) and re.search(_MONTHS, m.group(0))]
-        return [m.span() for m in specific] + [m.span() for m in _VAGUE_DATE.finditer(sentence)]
-
-    def _name_runs(self, sentence: str) -> list[tuple[str, list[re.Match]]]:
-        """Runs of capitalised words, each with the word before it: ("Minister", [Mark, Carney])."""
-        words = list(_WORD.finditer(sentence))
-        runs: list[tuple[str, list[re.Match]]] = []
-        i = 1  # the first word of a sentence is capitalised anyway
-        while i < len(words):
-            quoted = sentence[max(0, words[i].start() - 1) : words[i].start()] in "‘'\"“" and words[i].start() > 0
-            if words[i].group(0)[0].isupper() and not quoted:
-                j = i
-                while j < len(words) and words[j].group(0)[0].isupper() and sentence[words[j - 1].end() : words[j].start()].strip() in ("", "-") or (j == i):
-                    j += 1
-                runs.append((words[i - 1].group(0), words[i:j]))
-                i = j
-            else:
-                i += 1
-        return runs
-
-    def _fresh_runs(self, sentence: str):
-        """Name runs that are not a name the question already uses ("Narendra Modi" when asked about Modi)."""
-        for before, run in self._name_runs(sentence):
-            names = [m for m in run if self.is_name(_bare(m.group(0))) and not _ROLE.fullmatch(_bare(m.group(0)))]
-            if any(not self._is_new(m.group(0)) for m in names):
-                continue
-            yield before, run, names
-
-    def _new_name_spans(self, sentence: str) -> list[tuple[int, int]]:
-        return [m.span() for _, _, names in self._fresh_runs(sentence) for m in names]
-
-    def _people(self, sentence: str) -> list[tuple[int, int]]:
-        """A person: a new name after a title ("Minister Rajnath Singh", "Gen Nakatani"), after
-        initials ("H.D. Kumaraswamy"), or a first and last name ("Mark Carney")."""
-        spans = []
-        for before, run, names in self._fresh_runs(sentence):
-            if not names:
-                continue
-            texts = [_bare(m.group(0)) for m in run]
-            titled = any(_ROLE.fullmatch(t) for t in texts[:-1]) or bool(_ROLE.fullmatch(before.strip(".")))
-            initials = bool(_INITIALS.fullmatch(before)) or any(_INITIALS.fullmatch(m.group(0)) for m in run)
-            full_name = (
-                len(names) >= 2
-                and not any(m.group(0).endswith(("’s", "'s")) for m in names[:-1])
-                and any(_uncommon_in_english(_bare(m.group(0))) for m in names)
-            )
-            if titled or initials or full_name:
-                spans.append((run[0].start(), run[-1].end()))
-        return spans
-
-
-@lru_cache(maxsize=4096)
-def _uncommon_in_english(word: str) -> bool:
-    """True for words a general English vocabulary lacks ("Carney", "Nakatani"), false for ones
-    it has as a whole word ("International", "Affairs"): cl100k_base, learned from a web-scale
-    corpus, keeps frequent lower-case words as single tokens and splits rare names."""
-    from rag.offline import cl100k
-
-    return len(cl100k()(" " + word.lower())) > 1
-
-
-def _bare(word: str) -> str:
-    return word.strip("’'.,").removesuffix("’s").removesuffix("'s")
+def near_question(q: Question, sentence: str, offset: int, values: list[Entity], question_terms: set[str], terms) -> list[Entity]:
+    """The values standing within NEAR_WORDS words of a word the question uses."""
+    tokens = [(m.start() + offset, m.group(0)) for m in _WORD.finditer(sentence.lower())]
+    anchors = [i for i, (_, w) in enumerate(tokens) if set(terms(w)) & question_terms]
+    if not anchors:
+        return []
+    positions = [p for p, _ in tokens]
+    out = []
+    for v in values:
+        i = bisect_left(positions, v.start)
+        j = bisect_left(positions, v.end)
+        if any(min(abs(a - i), abs(a - j)) <= NEAR_WORDS for a in anchors):
+            out.append(v)
+    return out

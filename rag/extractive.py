@@ -2,49 +2,69 @@
 
 No language model: every word of the answer is a sentence from an article, so a citation always
 points at text that really says it.
+
+Each sentence of the retrieved stories gets features (meaning match, the question's words, the
+answer value the question expects, the question's names in the sentence and in its story); a
+logistic model fitted on the dev questions (scripts/fit_answer_model.py, weights and provenance in
+rag/data/answer_model.json) turns them into the probability that the sentence answers. The answer
+is the most probable sentence that passes the evidence checks, if that probability clears the
+fitted threshold; otherwise the articles don't answer.
 """
 
 from __future__ import annotations
 
-import re
+import json
+import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from rag.answering import ABSTAIN_TEXT, AnswerRequest
 from rag.config import Config
-from rag.evidence import AnswerType, EvidenceChecker
+from rag.entities import Entity
+from rag.evidence import Text, answer_values, constraint_share, hard_constraints_hold, near_question, text_view
 from rag.lexical import terms
-from rag.schema import Answer, Citation, Passage
+from rag.question import NAME, PLACE, Question, analyse
+from rag.schema import Answer, Citation, Passage, ShortAnswer
 from rag.store import SentenceRow
 
-# Sentence score = dense cosine + lexical coverage of the question's (IDF-weighted) terms,
-# plus a small prior for the passage's retrieval rank.
-W_DENSE = 0.55
-W_LEXICAL = 0.45
-W_RANK = 0.05
-# Bonus for holding the kind of answer asked for, beside the question's words (see evidence.py).
-W_SUPPORT = 0.1
-# Dense cosine at which a sentence matches the question as a whole, whatever its wording.
-PLAIN_MATCH = 0.6
-# Weight of term proximity (question word pairs in order) within the lexical score.
-W_ORDER = 0.3
-# Weakest best-sentence score still answered. On eval/dev_qa.jsonl answerable questions score >= 0.44
-# and the unanswerable ones that pass the evidence checks 0.31-0.48: the checks do most of the work,
-# this is a backstop set just under the lowest answerable score (measured 2026-11-23).
-ABSTAIN_BELOW = 0.40
-# Another sentence joins the answer when it scores this close to the best one...
-JOIN_RATIO = 0.8
-# ...and does not restate a chosen sentence (cosine of the two sentences' vectors).
-SAME_FACT_COSINE = 0.72
+MODEL_FILE = Path(__file__).parent / "data" / "answer_model.json"
+# Sentences shorter than this many words are headings or fragments, never an answer.
 MIN_WORDS = 6
-# The best sentence must contain one of the question's this-many rarest known terms.
-FOCUS_TERMS = 3
-_QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "tell", "describ", "explain", "say", "said", "articl", "accord"}
-_DEMONYM = re.compile(r"(an|ese|ish|ch|i|ic)$")
-_NAMED = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][a-zA-Z]+|[A-Z]{2,})\b")
+# Words that only make a question a question; they locate nothing in the articles.
+_QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "tell", "describ", "explain",
+                   "say", "said", "articl", "accord"}
+FEATURES = ("dense", "lexical", "order", "rank", "typed", "typed_near", "open", "cons_sentence", "cons_story",
+            "story_lexical", "title_lexical", "lead")
+
+
+@dataclass(frozen=True)
+class AnswerModel:
+    """Fitted weights of the sentence features, and the decision thresholds (see MODEL_FILE)."""
+
+    weights: tuple[float, ...]
+    bias: float
+    abstain_below: float  # probability under which the best sentence does not answer
+    join_ratio: float  # another sentence joins when its probability is this share of the best one's
+    same_fact_cosine: float  # a sentence this close to a chosen one restates it
+    provenance: dict = field(default_factory=dict, compare=False)
+
+    def probability(self, x: np.ndarray) -> float:
+        z = self.bias + float(np.dot(self.weights, x))
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+@lru_cache(maxsize=4)
+def load_model(path: Path = MODEL_FILE) -> AnswerModel:
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if tuple(data["features"]) != FEATURES:
+        raise ValueError(f"{path}: fitted on features {data['features']}, the code computes {list(FEATURES)}; refit it")
+    return AnswerModel(tuple(data["weights"]), data["bias"], data["abstain_below"], data["join_ratio"],
+                       data["same_fact_cosine"], data.get("provenance", {}))
 
 
 @dataclass
@@ -52,111 +72,175 @@ class Candidate:
     row: SentenceRow
     passage: Passage
     vector: np.ndarray
-    dense: float
-    lexical: float
-    score: float
+    features: np.ndarray
     terms: set[str]
-    support: float = 0.0  # how well the sentence holds the kind of answer asked for
+    values: list[Entity]  # answer values of the expected type in the sentence
+    eligible: bool  # passes the evidence checks: holds a value of the expected type, about what the question names
+    probability: float = 0.0
+
+    def feature(self, name: str) -> float:
+        return float(self.features[FEATURES.index(name)])
 
 
 class ExtractiveAnswerer:
     name = "extractive"
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, model: AnswerModel | None = None) -> None:
         self.config = config
+        self._model = model
+
+    @property
+    def model(self) -> AnswerModel:
+        if self._model is None:
+            self._model = load_model()
+        return self._model
 
     def warm_up(self) -> None:
         terms("warm up")  # loads the stemmer and stopword list
+        analyse("Who said what in 2024?")  # loads spaCy's parser
+        _ = self.model
 
     def stream(self, request: AnswerRequest) -> Iterator[str | Answer]:
         answer = self.answer(request)
         yield answer.text
         yield answer
 
+    def analyse(self, request: AnswerRequest) -> Question:
+        """What the question expects (from the question as typed) and names (from the standalone query)."""
+        asked = analyse(request.question)
+        if request.query == request.question:
+            return asked
+        full = analyse(request.query)
+        return Question(asked.text, asked.wh or full.wh, asked.focus or full.focus, asked.expects or full.expects,
+                        full.constraints, asked.words | full.words)
+
     def answer(self, request: AnswerRequest) -> Answer:
+        return self.decide(request)[0]
+
+    def decide(self, request: AnswerRequest) -> tuple[Answer, Question, list[Candidate]]:
+        """The answer, with what the question asks for and the scored candidate sentences (the
+        generative modes hold a model's sentences to the same evidence)."""
         t0 = time.perf_counter()
         snap = request.snapshot
         answer = Answer(text="", citations=[], abstained=True, question=request.question,
                         query=request.query, passages=request.passages, mode_used=self.name)
-        missing = _unknown_names(request.question, snap)
+        question = self.analyse(request)
+        missing = unknown_names(question, snap)
         if missing:
             answer.text = ABSTAIN_TEXT
             answer.notes.append(f"The articles never mention {', '.join(missing)}.")
-            return answer
-        candidates = self._candidates(request)
-        checker = EvidenceChecker(request.question, snap.is_name, snap.is_common)
-        focus = _focus_terms(request, snap)
-        # The best sentence must hold the kind of thing asked for (a count, a date, a name...);
-        # otherwise the articles only talk around the question.
-        for c in candidates:
-            c.support = checker.support(c.row.text)
-            c.score += W_SUPPORT * c.support
-        candidates.sort(key=lambda c: -c.score)
-        names = checker.question_names()
-        # A count, an amount or a date belongs to what it sits beside: the names must be in the
-        # sentence itself ("US$40,000" in a sentence about tariffs is not the price of a Model Y).
-        strict = checker.expect.kind in (AnswerType.NUMBER, AnswerType.MONEY, AnswerType.DATE)
-        # and must stand beside the question's words, not at the far end of a long sentence.
-        # (A sentence that plainly matches the question as a whole may word things differently.)
-        typed = [
-            c for c in candidates
-            if c.support > 0
-            and (not strict or c.support >= 1.0 or c.dense >= PLAIN_MATCH)
-            and _mentions(c, names, snap, sentence_only=strict)
-        ]
-        # A count or an amount must come with what is counted: "2%" answers "defence spending" only
-        # in a sentence about spending. Other kinds are checked by the type alone.
-        needs_focus = checker.expect.kind in (AnswerType.NUMBER, AnswerType.MONEY)
-        focused = [c for c in typed if not (needs_focus and focus) or focus & c.terms]
-        best = focused[0] if focused else None
-        if best is None or best.score < ABSTAIN_BELOW:
+            return answer, question, []
+        candidates = self.candidates(request, question)
+        model = self.model
+        eligible = [c for c in candidates if c.eligible]
+        best = eligible[0] if eligible else None
+        if best is None or best.probability < model.abstain_below:
             answer.text = ABSTAIN_TEXT
-            kind = checker.expect.kind
-            if candidates and not typed and kind is not AnswerType.ANY:
-                answer.notes.append(f"No passage gives the {kind.value} the question asks for.")
+            if candidates and not any(c.values for c in candidates) and question.strict:
+                answer.notes.append(f"No passage gives the {_describe(question)} the question asks for.")
+            elif candidates and not eligible:
+                answer.notes.append("No passage holds what the question asks for about what it names.")
             else:
                 answer.notes.append("The evidence found is too weak to answer from.")
             answer.timings["answer"] = time.perf_counter() - t0
-            return answer
+            return answer, question, candidates
 
         chosen = [best]
-        # Only sentences ranked below the best one may join it: one that outscores it but fails
-        # the checks above must not slip in as a second sentence.
-        for c in candidates[candidates.index(best) + 1 :]:
-            if len(chosen) >= self.config.max_answer_sentences or c.score < JOIN_RATIO * best.score:
+        for c in eligible[1:]:
+            if len(chosen) >= self.config.max_answer_sentences or c.probability < max(
+                model.abstain_below, model.join_ratio * best.probability
+            ):
                 break
-            if c is best or c.lexical == 0:
-                continue
-            if any(float(c.vector @ o.vector) >= SAME_FACT_COSINE for o in chosen):
+            if any(float(c.vector @ o.vector) >= model.same_fact_cosine for o in chosen):
                 continue  # the same fact from another article: state it once, from the best source
             chosen.append(c)
-        answer.text, answer.citations = _compose(chosen, snap)
+        answer.text, answer.citations = compose(chosen, snap)
+        answer.short = short_answer(best, question, answer.citations, snap)
         answer.abstained = False
         answer.timings["answer"] = time.perf_counter() - t0
-        return answer
+        return answer, question, candidates
 
-    def _candidates(self, request: AnswerRequest) -> list[Candidate]:
-        """Sentences of the retrieved passages, scored against the question, best first."""
+    def answering(self, candidates: list[Candidate]) -> list[Candidate]:
+        """The candidates that answer on their own: eligible and above the abstention threshold."""
+        return [c for c in candidates if c.eligible and c.probability >= self.model.abstain_below]
+
+    def candidates(self, request: AnswerRequest, question: Question | None = None) -> list[Candidate]:
+        """Sentences of the retrieved passages with their features and probability, eligible and
+        most probable first."""
+        question = question or self.analyse(request)
         snap = request.snapshot
         doc_order = list(dict.fromkeys(p.chunk.doc_id for p in request.passages))
         rows, vectors = snap.store.sentences(doc_order, query=request.query_vector)
         q_terms = [t for t in dict.fromkeys(terms(request.query)) if t not in _QUESTION_WORDS]
         weights = {t: snap.lexical.idf(t) for t in q_terms}
         total = sum(weights.values()) or 1.0
+        model = self.model
         out: list[Candidate] = []
+        first_of_doc: dict[str, int] = {}
+        for row in rows:
+            first_of_doc.setdefault(row.doc_id, row.start)
+        stories: dict[str, tuple[Text, set[str], set[str]]] = {}
         for row, vec in zip(rows, vectors):
             passage = _passage_holding(row, request.passages)
             if passage is None or len(row.text.split()) < MIN_WORDS:
                 continue
+            if row.doc_id not in stories:
+                stories[row.doc_id] = snap.memo(("story", row.doc_id), lambda d=row.doc_id: _story(snap, d))
+            story, story_terms, title_terms = stories[row.doc_id]
             sentence_terms = terms(row.text)
             present = set(sentence_terms)
             lexical = sum(w for t, w in weights.items() if t in present) / total
-            lexical += W_ORDER * _ordered_pairs(q_terms, sentence_terms)
-            dense = float(vec @ request.query_vector)
-            score = W_DENSE * dense + W_LEXICAL * lexical + W_RANK / passage.rank
-            out.append(Candidate(row, passage, vec, dense, lexical, score, present))
-        out.sort(key=lambda c: -c.score)
+            order = _ordered_pairs(q_terms, sentence_terms)
+            ents = snap.entities_in(row.doc_id, row.start, row.end)
+            values = answer_values(question, row.text, row.start, ents)
+            near = near_question(question, row.text, row.start, values, set(q_terms), terms) if values else []
+            cons_sentence = constraint_share(question.constraints, text_view(row.text)) if question.constraints else 1.0
+            cons_story = constraint_share(question.constraints, story)
+            x = np.array([
+                float(vec @ request.query_vector),
+                lexical,
+                order,
+                1.0 / passage.rank,
+                float(bool(values)),
+                float(bool(near)),
+                float(not question.expects),
+                cons_sentence,
+                cons_story,
+                sum(w for t, w in weights.items() if t in story_terms) / total,
+                sum(w for t, w in weights.items() if t in title_terms) / total,
+                float(row.start == first_of_doc[row.doc_id]),
+            ], dtype=np.float32)
+            eligible = (bool(values) or not question.strict) and hard_constraints_hold(question.constraints, story)
+            c = Candidate(row, passage, vec, x, present, near or values, eligible)
+            c.probability = model.probability(x)
+            out.append(c)
+        out.sort(key=lambda c: (not c.eligible, -c.probability))
         return out
+
+
+def _describe(q: Question) -> str:
+    return q.focus or {"who": "person", "when": "date", "where": "place"}.get(q.wh, "value")
+
+
+def _story(snap, doc_id: str) -> tuple[Text, set[str], set[str]]:
+    """The story's text view (body, title, publisher, masthead names and date), its terms, its title's terms."""
+    doc = snap.documents.get(doc_id)
+    body = " ".join(c.text for c in snap.chunks_by_doc.get(doc_id, []))
+    meta = f"{doc.title}. {doc.publisher}. {' '.join(doc.aside_names)}. {doc.date}" if doc else ""
+    return text_view(f"{meta}\n{body}"), set(terms(f"{meta} {body}")), set(terms(doc.title if doc else ""))
+
+
+def unknown_names(q: Question, snap) -> list[str]:
+    """Names in the question that no indexed article (or its title, publisher or file) contains:
+    names are not paraphrased, so no passage can be about them."""
+    missing = []
+    for c in q.constraints:
+        if c.kind not in (NAME, PLACE) or c.label in ("NORP",):
+            continue
+        stems = [t for w in c.words for t in terms(w)]
+        if stems and not any(snap.lexical.known(s) or s in snap.metadata_terms for s in stems):
+            missing.append(c.text)
+    return missing
 
 
 def _ordered_pairs(q_terms: list[str], s_terms: list[str], window: int = 4) -> float:
@@ -182,41 +266,6 @@ def _passage_holding(row: SentenceRow, passages: list[Passage]) -> Passage | Non
     return None  # the sentence lies outside every retrieved passage
 
 
-def _mentions(c: Candidate, names: set[str], snap, sentence_only: bool = False) -> bool:
-    """The passage (or its story's masthead, "according to NewsX") names every proper name the
-    question uses: evidence about Modi does not answer a question about the Quad."""
-    doc = snap.documents.get(c.row.doc_id)
-    meta = f"{doc.title} {doc.publisher} {' '.join(doc.aside_names)}" if doc else ""
-    text = c.row.text.lower() if sentence_only else f"{c.row.text} {c.passage.chunk.title} {c.passage.chunk.text} {meta}".lower()
-    # Prefixes match "Britain" to "British"; half the names suffice for two-part questions.
-    found = sum(bool(re.search(rf"\b{re.escape(n[: max(4, len(n) - 3)])}", text)) for n in names)
-    return found >= (len(names) + 1) // 2
-
-
-def _focus_terms(request: AnswerRequest, snap) -> set[str]:
-    """The question's most specific words the corpus knows (words it never uses are paraphrases)."""
-    own = [t for t in dict.fromkeys(terms(request.question)) if t not in _QUESTION_WORDS and snap.lexical.known(t)]
-    if not own:  # "When was that?": the topic lives in the earlier question
-        own = [t for t in dict.fromkeys(terms(request.query)) if t not in _QUESTION_WORDS and snap.lexical.known(t)]
-    own.sort(key=lambda t: -snap.lexical.idf(t))
-    return set(own[:FOCUS_TERMS])
-
-
-def _unknown_names(question: str, snap) -> list[str]:
-    """Proper names in the question that no indexed article contains (names are not paraphrased).
-
-    Adjectives of nationality ("German", "Japanese") are skipped: articles say "Germany".
-    """
-    missing = []
-    for name in _NAMED.findall(question):
-        if _DEMONYM.search(name) or name.isupper():  # acronyms are often spelt out in the text
-            continue
-        stems = terms(name)
-        if stems and not any(snap.lexical.known(s) or s in snap.metadata_terms for s in stems):
-            missing.append(name)
-    return missing
-
-
 def _cite(text: str, n: int) -> str:
     """Put the marker inside the sentence's final full stop: "…components [1]."."""
     text = text.strip()
@@ -225,7 +274,7 @@ def _cite(text: str, n: int) -> str:
     return f"{text} [{n}]"
 
 
-def _compose(chosen: list[Candidate], snap) -> tuple[str, list[Citation]]:
+def compose(chosen: list[Candidate], snap) -> tuple[str, list[Citation]]:
     # Readable order: stories in the order they were first chosen, sentences in article order.
     story_order = list(dict.fromkeys(c.row.doc_id for c in chosen))
     ordered = sorted(chosen, key=lambda c: (story_order.index(c.row.doc_id), c.row.start))
@@ -243,7 +292,7 @@ def _compose(chosen: list[Candidate], snap) -> tuple[str, list[Citation]]:
                 snippet=c.row.text,
                 start=c.row.start,
                 end=c.row.end,
-                score=round(c.score, 4),
+                score=round(c.probability, 4),
                 publisher=doc.publisher if doc else "",
                 date=doc.date if doc else "",
                 context=c.passage.chunk.text,
@@ -254,4 +303,17 @@ def _compose(chosen: list[Candidate], snap) -> tuple[str, list[Citation]]:
     return " ".join(parts), citations
 
 
-__all__ = ["ExtractiveAnswerer", "AnswerType"]
+def short_answer(best: Candidate, q: Question, citations: list[Citation], snap) -> ShortAnswer | None:
+    """The value the question asks for, as it stands in the best sentence ("26", "April 22",
+    "Robert Sillerman"): the typed value nearest the question's words, with its offsets."""
+    if not best.values:
+        return None
+    value = best.values[0]
+    doc = snap.documents.get(best.row.doc_id)
+    text = best.row.text[value.start - best.row.start : value.end - best.row.start]
+    n = next((c.n for c in citations if c.doc_id == best.row.doc_id and c.start == best.row.start), 1)
+    return ShortAnswer(text=text, doc_id=best.row.doc_id, start=value.start, end=value.end, label=value.label,
+                       citation=n, source=doc.source if doc else "")
+
+
+__all__ = ["ExtractiveAnswerer", "Candidate", "FEATURES"]

@@ -24,10 +24,11 @@ from collections.abc import Iterator
 
 from rag.answering import ABSTAIN_TEXT, AnswerRequest
 from rag.config import Config
-from rag.extractive import ExtractiveAnswerer
+from rag.extractive import Candidate, ExtractiveAnswerer
 from rag.grounding import Claim, Grounder, Source, sources_from_passages
 from rag.llm import LLMClient, build_client
 from rag.prompts import Prompts, format_sources, load_prompts
+from rag.question import Question
 from rag.schema import Answer, Citation
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class GenerativeAnswerer:
 
     def stream(self, request: AnswerRequest) -> Iterator[str | Answer]:
         t0 = time.perf_counter()
-        fallback = self.extractive.answer(request)
+        fallback, question, candidates = self.extractive.decide(request)
         if self.abstain_gate and fallback.abstained:
             fallback.notes.append(f"The {self.name} model was not asked: the articles hold no answer to check it against.")
             fallback.timings["answer"] = time.perf_counter() - t0
@@ -91,7 +92,7 @@ class GenerativeAnswerer:
             return
         if self.client is None:
             self.warm_up()
-        run = _Run(self, request, t0)
+        run = _Run(self, request, t0, question, self.extractive.answering(candidates))
         yield from run.generate()
         answer = run.result(fallback)
         answer.timings["answer"] = time.perf_counter() - t0
@@ -143,9 +144,13 @@ class GenerativeAnswerer:
 class _Run:
     """One generation: streams grounded sentences and collects the verdicts."""
 
-    def __init__(self, owner: GenerativeAnswerer, request: AnswerRequest, t0: float) -> None:
+    def __init__(self, owner: GenerativeAnswerer, request: AnswerRequest, t0: float, question: Question,
+                 answering: list[Candidate]) -> None:
         self.owner = owner
         self.request = request
+        self.question = question
+        # The sentences that answer the question by the extractive checks, by (document, start).
+        self.answering = {(c.row.doc_id, c.row.start): c for c in answering}
         self.deadline = t0 + owner.config.llm_timeout
         self.kept: list[Claim] = []
         self.dropped: list[Claim] = []
@@ -206,7 +211,7 @@ class _Run:
         if claim.abstains and not self.kept:
             self.model_abstained = True
         if (not claim.kept or len(self.kept) >= self.owner.config.max_answer_sentences or self._repeats(claim)
-                or self._off_topic(claim)):
+                or self._off_topic(claim) or not self._carries_answer(claim)):
             self.dropped.append(claim)
             return ""
         self.kept.append(claim)
@@ -221,6 +226,23 @@ class _Run:
         piece = sentence if not self.parts else " " + sentence
         self.parts.append(piece)
         return piece
+
+    def _carries_answer(self, claim: Claim) -> bool:
+        """Grounded is not enough: the sentence must rest on a source sentence that answers the
+        question (rag.extractive's checks), and state the value asked for when one is ("An
+        economic partnership [1]." is true of the sources and answers nothing)."""
+        backing = [self.answering[(e.row.doc_id, e.row.start)] for e in claim.support
+                   if (e.row.doc_id, e.row.start) in self.answering]
+        if not backing:
+            claim.reason = "supported, but its sources do not answer the question"
+            return False
+        if self.question.expects:
+            said = claim.text.lower()
+            values = [c.row.text[v.start - c.row.start : v.end - c.row.start].lower() for c in backing for v in c.values]
+            if not any(v and v in said for v in values):
+                claim.reason = "supported, but it does not state the value the question asks for"
+                return False
+        return True
 
     def _off_topic(self, claim: Claim) -> bool:
         if not self.kept or claim.vector is None or self.kept[0].vector is None:

@@ -18,6 +18,8 @@ from rag.config import Config
 from rag.embed_cache import FILENAME as EMBED_CACHE_FILE
 from rag.embed_cache import EmbeddingCache, embed_with_cache
 from rag.embeddings import Embedder
+from rag.entities import CACHE_FILE as ENTITY_CACHE_FILE
+from rag.entities import EntityTagger, tagger_fingerprint
 from rag.errors import CorpusError
 from rag.loaders import content_hash, corpus_files, parse, read_bytes
 from rag.schema import Chunk, Document, IndexReport
@@ -55,6 +57,7 @@ def index_settings(config: Config, embedder: Embedder) -> dict:
         "chunk_tokens": config.chunk_tokens,
         "chunk_overlap": config.chunk_overlap,
         "cleaner": CLEANER_VERSION,
+        "entities": tagger_fingerprint(),
     }
 
 
@@ -74,6 +77,8 @@ class Indexer:
             cache = EmbeddingCache(config.index_dir / EMBED_CACHE_FILE, embedder.fingerprint)
         # (not `cache or None`: an empty cache has len() 0 and is falsy)
         self.cache: EmbeddingCache | None = cache if isinstance(cache, EmbeddingCache) else None
+        # Entity spans are cached by text beside the vectors (same lifetime, same reasons).
+        self.tagger = EntityTagger(config.index_dir / ENTITY_CACHE_FILE if self.cache is not None else None)
         # Seconds per stage of the last sync (for the benchmark and logs).
         self.timings: dict[str, float] = {}
 
@@ -132,8 +137,11 @@ class Indexer:
                 for a, b in segment_spans(d.text, s, e):
                     sent_ids.append(f"{d.doc_id}:{d.content_hash[:8]}:s{len(sent_ids)}")
                     rows.append(SentenceRow(d.doc_id, s, e, d.text[s:e], a, b))
+        t_tag = time.perf_counter()
+        timings["sentences"] = t_tag - t2
+        entities = self.tagger.tag([d.text for d in new_docs]) if new_docs else []
         t3 = time.perf_counter()
-        timings["sentences"] = t3 - t2
+        timings["annotate"] = t3 - t_tag
         if progress and rows:
             progress(f"embedding {len(rows)} sentence pieces of {len(new_docs)} documents")
         sent_vecs, computed = embed_with_cache(self.embedder, [r.segment for r in rows], self.cache)
@@ -169,7 +177,7 @@ class Indexer:
             sent_ids_by_doc: dict[str, list[str]] = {}
             for sid, r in zip(sent_ids, rows):
                 sent_ids_by_doc.setdefault(r.doc_id, []).append(sid)
-            for d in new_docs:
+            for d, ents in zip(new_docs, entities):
                 manifest.documents[d.doc_id] = DocRecord(
                     doc_id=d.doc_id,
                     title=d.title,
@@ -181,6 +189,7 @@ class Indexer:
                     chunk_ids=chunk_ids_by_doc.get(d.doc_id, []),
                     sentence_ids=sent_ids_by_doc.get(d.doc_id, []),
                     aside_names=list(d.aside_names),
+                    entities=[[e.start, e.end, e.label] for e in ents],
                 )
             if changed or removed_sources or fresh:
                 # The chunk table is read only when it has to be rewritten: a sync that finds

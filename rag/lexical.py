@@ -30,20 +30,6 @@ def stopwords() -> frozenset[str]:
     return frozenset(STOPWORDS_EN)
 
 
-# News names a country by its people or its capital as often as by itself ("Tokyo offered",
-# "Japanese media"): fold those into the country so that lexical matching sees one entity.
-_COUNTRY_ALIASES = {
-    "japan": "japanese tokyo", "india": "indian indians delhi", "china": "chinese beijing",
-    "pakistan": "pakistani islamabad", "russia": "russian moscow kremlin", "usa": "u.s american americans washington",
-    "uk": "british britain london", "france": "french paris", "germany": "german berlin",
-    "italy": "italian rome", "canada": "canadian ottawa", "australia": "australian canberra",
-    "korea": "korean seoul", "taiwan": "taiwanese taipei", "ukraine": "ukrainian kyiv kiev",
-    "israel": "israeli", "iran": "iranian tehran", "brazil": "brazilian brasilia",
-    "indonesia": "indonesian jakarta", "vietnam": "vietnamese hanoi", "philippines": "philippine filipino manila",
-    "bangladesh": "bangladeshi dhaka", "afghanistan": "afghan kabul", "turkey": "turkish ankara",
-    "spain": "spanish madrid", "mexico": "mexican", "egypt": "egyptian cairo", "europe": "european",
-}
-_ALIAS = {alias: country for country, aliases in _COUNTRY_ALIASES.items() for alias in aliases.split()}
 
 
 def terms(text: str) -> list[str]:
@@ -74,11 +60,15 @@ def _terms(text: str) -> list[str]:
     return out
 
 
+def stem(word: str) -> str:
+    """The stem of one lower-case word (stop words included)."""
+    return _stemmer().stemWord(word)
+
+
 def _word_term(word: str) -> str:
     """The term of one lower-case token, or "" for a stop word."""
     w = word.replace("’", "'")
     w = w[:-2] if w.endswith("'s") else w
-    w = _ALIAS.get(w, w)
     return "" if w in stopwords() else _stemmer().stemWord(w)
 
 
@@ -92,7 +82,7 @@ def terms_fingerprint() -> str:
     terms is rebuilt, not reused."""
     import Stemmer
 
-    parts = [_TOKEN.pattern, sorted(_COUNTRY_ALIASES.items()), sorted(stopwords()), "english",
+    parts = [_TOKEN.pattern, sorted(stopwords()), "english",
              getattr(Stemmer, "__version__", ""), _FORMAT]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 

@@ -10,17 +10,20 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
 from rag.config import Config
+from rag.entities import Entity
+from rag.evidence import entities_in
 from rag.lexical import LexicalIndex, terms
 from rag.schema import Chunk, Passage
 from rag.store import DocRecord, Store
 
 COMMON_SHARE = 0.3
+_MEMO_MAX = 4096  # story views kept per snapshot (~20 KB each at most)
 log = logging.getLogger(__name__)
 # Derived from the tables and saved beside them in the generation folder (see build_snapshot).
 _LEXICAL_DIR = "lexical"
@@ -40,6 +43,18 @@ class Snapshot:
     metadata_terms: frozenset[str]  # terms of titles, publishers, file names and page mastheads
     lower_words: frozenset[str]  # words the corpus writes in lower case: not proper names
     signature: str = ""  # of the tables it was built from (Store.tables_signature)
+    _entity_starts: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    # Derived per-story views the answer step reuses across questions (bounded; see memo()).
+    _memo: dict = field(default_factory=dict, repr=False)
+
+    def memo(self, key, make):
+        """`make()` once per key for this snapshot (the index it reads from never changes)."""
+        hit = self._memo.get(key)
+        if hit is None:
+            if len(self._memo) > _MEMO_MAX:
+                self._memo.clear()
+            hit = self._memo[key] = make()
+        return hit
 
     def is_common(self, term: str) -> bool:
         """A term in so many passages that it locates nothing ("india" in an India-Japan corpus)."""
@@ -52,6 +67,16 @@ class Snapshot:
             return False
         stems = terms(word)
         return not stems or not self.is_common(stems[0])
+
+    def entities_in(self, doc_id: str, start: int, end: int) -> list[Entity]:
+        """Entity spans (tagged at index time) inside [start, end) of the document."""
+        doc = self.documents.get(doc_id)
+        if doc is None or not doc.entities:
+            return []
+        starts = self._entity_starts.get(doc_id)
+        if starts is None:
+            starts = self._entity_starts[doc_id] = [e[0] for e in doc.entities]
+        return entities_in(doc.entities, start, end, starts)
 
     def chunk_holding(self, doc_id: str, start: int, end: int) -> Chunk | None:
         """The first chunk of the document that holds most of the span [start, end)."""

@@ -63,6 +63,22 @@ class Citation:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class ShortAnswer:
+    """The direct answer (a name, number, amount or date), as written in the cited sentence."""
+
+    text: str  # document.text[start:end] of the document `doc_id`
+    doc_id: str
+    start: int
+    end: int
+    label: str  # the entity type (PERSON, MONEY, DATE, …)
+    citation: int  # the [n] of the sentence it comes from
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class Answer:
     text: str
@@ -74,10 +90,12 @@ class Answer:
     mode_used: str = "extractive"
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    short: ShortAnswer | None = None  # the direct answer, when the question asks for a value
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "text": self.text,
+            "short": self.short.to_dict() if self.short else None,
             "abstained": self.abstained,
             "question": self.question,
             "query": self.query,

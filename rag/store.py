@@ -29,7 +29,7 @@ import numpy as np
 from rag.errors import IndexCorruptError
 from rag.schema import Chunk
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _CURRENT = "CURRENT"
 
 
@@ -68,6 +68,8 @@ class DocRecord:
     chunk_ids: list[str]
     sentence_ids: list[str]
     aside_names: list[str] = field(default_factory=list)
+    # Entity spans [start, end, label] in the document text, sorted by start (rag.entities).
+    entities: list[list] = field(default_factory=list)
 
 
 @dataclass

@@ -1,0 +1,202 @@
+"""What a question asks for and what it names, read from spaCy's parse of it.
+
+- The expected answer: the entity types that can answer it. "who" asks for a person or an
+  organisation, "how many" for a count, "which company" for an organisation: the wh-word and the
+  noun it governs, looked up in `rag/data/answer_types.json` (general vocabulary), else matched
+  by meaning to spaCy's own description of each type.
+- The constraints: the names, places, years and figures the question itself uses. Evidence about
+  another country, company or year does not answer it (see rag/evidence.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from rag.entities import NUMERIC_LABELS, full_pipeline
+
+_TYPES_FILE = Path(__file__).parent / "data" / "answer_types.json"
+PERSON_LIKE = frozenset({"PERSON", "ORG", "NORP"})
+PLACE_LIKE = frozenset({"GPE", "LOC", "FAC", "ORG"})
+TIME_LIKE = frozenset({"DATE", "TIME"})
+NUMERIC = NUMERIC_LABELS
+MEASURE = NUMERIC | TIME_LIKE
+# Constraint kinds. A name must be in the story; a place may be named by an alias; a year or a
+# figure must be stated as such.
+NAME, PLACE, YEAR, VALUE = "name", "place", "year", "value"
+_PLACE_LABELS = {"GPE", "NORP", "LOC"}
+_NAME_LABELS = {"PERSON", "ORG", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"}
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)s?\b")
+# Nouns that only say "a name of": "what is the name of the company" asks about the company.
+_GENERIC_HEADS = {"name", "title", "identity", "kind", "type", "sort"}
+_WH = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
+
+
+@dataclass(frozen=True)
+class Constraint:
+    text: str  # as the question writes it
+    kind: str  # NAME, PLACE, YEAR or VALUE
+    words: tuple[str, ...]  # lower-case words to look for
+    label: str = ""  # the entity label spaCy gave it ("PERSON", "ORG"; "" for a bare proper noun)
+
+    @property
+    def hard(self) -> bool:
+        """Must hold in the story for it to answer: a year, a figure, a person, an organisation or
+        a country/city. Nationalities, events, titles and bare proper nouns are paraphrased too
+        often ("the Conservatives" / "the Tories", "New Year's Eve" / "31 December") to veto a
+        story; they count as evidence instead."""
+        return self.kind in (YEAR, VALUE) or self.label in ("PERSON", "ORG", "GPE")
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    wh: str  # the question word, lower case ("" when there is none)
+    focus: str  # the noun the wh-word asks about ("company" in "which company"), lemma
+    expects: frozenset[str]  # entity labels that can answer; empty: any sentence may
+    constraints: tuple[Constraint, ...]
+    words: frozenset[str]  # lower-case words of the question: a value it already states is not an answer
+
+    @property
+    def numeric(self) -> bool:
+        return bool(self.expects) and self.expects <= MEASURE
+
+    @property
+    def strict(self) -> bool:
+        """Only a sentence holding a value of the expected type can answer: the question asks for a
+        person, a time, a place or a measure. For "which <kind of thing>" the type is evidence, not
+        a rule: the model's tags miss many named things ("the second island chain")."""
+        return bool(self.expects) and (self.wh in ("who", "whom", "whose", "when", "where", "how") or self.numeric)
+
+
+@lru_cache(maxsize=1)
+def _type_lexicon() -> dict[str, frozenset[str]]:
+    data = json.loads(_TYPES_FILE.read_text(encoding="utf-8"))
+    out: dict[str, set[str]] = {}
+    for label, nouns in data.items():
+        if label.startswith("_"):
+            continue
+        for noun in nouns:
+            out.setdefault(noun, set()).add(label)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def types_for_noun(noun: str, describe=None) -> frozenset[str]:
+    """Entity labels a noun names: the lexicon, else `describe(noun)` (meaning-based), else none."""
+    found = _type_lexicon().get(noun.lower())
+    if found:
+        return found
+    if noun.endswith("s") and _type_lexicon().get(noun[:-1].lower()):
+        return _type_lexicon()[noun[:-1].lower()]
+    return describe(noun) if describe else frozenset()
+
+
+def analyse(text: str, describe=None) -> Question:
+    """Parse `text` (a question) into what it expects and what it names.
+
+    `describe` maps a noun the lexicon lacks to entity labels (the answerer passes one that
+    compares the noun's embedding with spaCy's descriptions of the labels).
+    """
+    doc = full_pipeline()(text)
+    words = frozenset(t.lower_ for t in doc if not t.is_punct)
+    wh_tok = next((t for t in doc if t.lower_ in _WH and t.tag_ in {"WDT", "WP", "WP$", "WRB"}), None)
+    if wh_tok is None:
+        wh_tok = next((t for t in doc if t.lower_ in _WH), None)
+    wh = wh_tok.lower_ if wh_tok is not None else ""
+    focus = _focus_noun(doc, wh_tok) if wh_tok is not None else None
+    expects = _expected(wh, wh_tok, focus, describe)
+    return Question(text, wh, focus.lemma_.lower() if focus is not None else "", expects,
+                    tuple(_constraints(doc, focus)), words)
+
+
+def _focus_noun(doc, wh):
+    """The noun the wh-word asks about: "which company", "what percentage of", "how many
+    jobs", "what was the price": its head noun, or the subject/attribute of "be"."""
+    if wh.lower_ in ("which", "what", "whose"):
+        if wh.dep_ in ("det", "attr") and wh.head.pos_ in ("NOUN", "PROPN") and wh.head.i > wh.i:
+            return _specific(wh.head)
+        nxt = doc[wh.i + 1] if wh.i + 1 < len(doc) else None
+        if nxt is not None and nxt.pos_ == "NOUN":
+            return _specific(nxt)
+        head = wh.head
+        if head.lemma_ == "be" or head.pos_ == "AUX":
+            for child in head.children:
+                if child.i != wh.i and child.dep_ in ("nsubj", "attr", "nsubjpass") and child.pos_ in ("NOUN", "PROPN"):
+                    return _specific(child)
+    if wh.lower_ == "how" and wh.i + 1 < len(doc):
+        nxt = doc[wh.i + 1]
+        if nxt.lower_ in ("many", "much"):
+            noun = nxt.head if nxt.head.pos_ == "NOUN" and nxt.head.i > nxt.i else None
+            if noun is None and nxt.i + 1 < len(doc) and doc[nxt.i + 1].pos_ == "NOUN":
+                noun = doc[nxt.i + 1]
+            return noun
+    return None
+
+
+def _specific(noun):
+    """"the name of the company" → company."""
+    if noun.lemma_.lower() in _GENERIC_HEADS:
+        for prep in (c for c in noun.children if c.dep_ == "prep"):
+            for obj in (c for c in prep.children if c.dep_ == "pobj"):
+                return obj
+    return noun
+
+
+def _expected(wh: str, wh_tok, focus, describe) -> frozenset[str]:
+    if wh in ("who", "whom"):
+        return PERSON_LIKE
+    if wh == "whose":
+        return PERSON_LIKE
+    if wh == "when":
+        return TIME_LIKE
+    if wh == "where":
+        return PLACE_LIKE
+    if wh == "how":
+        nxt = wh_tok.nbor(1) if wh_tok.i + 1 < len(wh_tok.doc) else None
+        if nxt is None:
+            return frozenset()
+        if nxt.lower_ == "many":
+            noun_types = types_for_noun(focus.lemma_, describe) if focus is not None else frozenset()
+            return NUMERIC | (noun_types & {"DATE"})  # "how many years": "five years" is a DATE
+        if nxt.lower_ == "much":
+            return NUMERIC
+        if nxt.pos_ in ("ADJ", "ADV") and nxt.lower_ not in ("come",):
+            return MEASURE  # how far / long / old / big / often
+        return frozenset()  # how (manner): any sentence
+    if wh in ("which", "what") and focus is not None:
+        return types_for_noun(focus.lemma_, describe) or types_for_noun(focus.lower_, describe)
+    return frozenset()
+
+
+def _constraints(doc, focus) -> list[Constraint]:
+    """Names, places, years and figures the question states (not the thing it asks about)."""
+    out: list[Constraint] = []
+    covered: set[int] = set()
+    for ent in doc.ents:
+        toks = [t for t in ent if not t.is_stop and not t.is_punct and t.lower_ not in ("'s", "’s")]
+        if focus is not None and focus in ent:
+            continue
+        covered.update(t.i for t in ent)
+        if ent.label_ == "DATE":
+            out += [Constraint(m.group(1), YEAR, (m.group(1),)) for m in _YEAR.finditer(ent.text)]
+        elif ent.label_ in ("MONEY", "PERCENT", "QUANTITY", "CARDINAL"):
+            digits = tuple(re.findall(r"\d[\d.,]*\d|\d", ent.text))
+            if digits:
+                out.append(Constraint(ent.text, VALUE, digits))
+        elif ent.label_ in _PLACE_LABELS and toks:
+            out.append(Constraint(ent.text, PLACE, tuple(t.lower_ for t in toks), ent.label_))
+        elif ent.label_ in _NAME_LABELS and toks:
+            out.append(Constraint(ent.text, NAME, tuple(t.lower_ for t in toks), ent.label_))
+    # Proper nouns the recogniser missed ("Xiluodu", "Metrovias"), the sentence's first word aside.
+    for t in doc:
+        if t.i in covered or t.pos_ != "PROPN" or t.i == 0 or t.is_stop or not t.text[:1].isupper():
+            continue
+        if t.head.i in covered and t.dep_ == "compound":
+            continue  # a title or first name beside a recognised name ("Sir" Anthony Meyer)
+        if focus is not None and t.i == focus.i:
+            continue
+        out.append(Constraint(t.text, NAME, (t.lower_,)))
+    return out
