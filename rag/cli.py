@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
             pipeline = Pipeline(config)
             pipeline.check_question(args.question)  # a bad question fails before models load
             answer = pipeline.warm_up().ask(args.question, history=args.history)
-            print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else render(answer))
+            print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else render(answer, bold=_bold_ok()))
         elif args.command == "sources":
             for d in Pipeline(config).warm_up(sync=False).documents():
                 meta = ", ".join(x for x in (d.publisher, d.date) if x)
@@ -50,8 +51,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def render(answer: Answer) -> str:
-    lines = [textwrap.fill(answer.text, 100)]
+def render(answer: Answer, bold: bool = False) -> str:
+    """The answer as text: the direct answer first (ANSI bold when `bold`), the cited text, the sources."""
+    lines = []
+    if answer.short is not None:
+        value = " ".join(answer.short.text.split())
+        value = f"\033[1m{value}\033[0m" if bold else value
+        lines.append(f"Answer: {value} [{answer.short.citation}]")
+    lines.append(textwrap.fill(answer.text, 100))
     if answer.query != answer.question:
         lines.append(f"(searched for: {answer.query})")
     lines.extend(f"note: {n}" for n in answer.notes)
@@ -67,3 +74,8 @@ def render(answer: Answer) -> str:
             lines.append(f"- {p.chunk.title} ({p.source})")
             lines.append(textwrap.indent(textwrap.fill(p.chunk.text[:300] + ("…" if len(p.chunk.text) > 300 else ""), 96), "    "))
     return "\n".join(lines)
+
+
+def _bold_ok() -> bool:
+    """Bold only on a terminal (never in a pipe or a file), and not when NO_COLOR is set."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")

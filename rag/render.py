@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from rag.schema import Answer, Citation, Passage
+from rag.schema import Answer, Citation, Passage, ShortAnswer
 from rag.store import DocRecord
 
 # Characters of article text shown either side of a cited sentence on its card.
@@ -50,7 +50,8 @@ def error_html(message: str) -> str:
 
 
 def answer_html(answer: Answer, turn: str) -> str:
-    """The finished answer: text with linked [n] markers, then one card per cited document.
+    """The finished answer: the direct answer in bold (when there is one), the text with linked
+    [n] markers, then one card per cited document.
 
     `turn` makes the anchor ids unique within the page (several answers share one chat).
     """
@@ -61,6 +62,8 @@ def answer_html(answer: Answer, turn: str) -> str:
     groups = group_citations(answer.citations)
     anchor = {n: f"{prefix}-c{g.excerpt_of[n]}" for g in groups for n in g.numbers}
     by_n = {c.n: c for c in answer.citations}
+    if answer.short is not None:
+        parts.append(short_html(answer.short, anchor, by_n))
     parts.append(f'<p class="dz-text">{_linked_text(answer.text, anchor, by_n)}</p>')
     parts.extend(f'<p class="dz-note">{esc(note)}</p>' for note in answer.notes)
     if groups:
@@ -75,6 +78,12 @@ def answer_html(answer: Answer, turn: str) -> str:
         parts.append(f'<p class="dz-timing">{esc(answer.mode_used)} · {answer.timings["total"]:.2f} s</p>')
     parts.append("</div>")
     return "".join(parts)
+
+
+def short_html(short: ShortAnswer, anchor: dict[int, str], by_n: dict[int, Citation]) -> str:
+    """The direct answer ("26", "April 22") in bold, with the [n] of the sentence it comes from."""
+    marker = _linked_text(f"[{short.citation}]", anchor, by_n) if short.citation in anchor else ""
+    return f'<p class="dz-short"><strong>{esc(short.text)}</strong>{" " + marker if marker else ""}</p>'
 
 
 @dataclass
@@ -210,6 +219,7 @@ CSS = """
 .dz-query q { font-style: italic; }
 .dz-answer p { margin: 0.25em 0; }
 .dz-text { line-height: 1.55; }
+.dz-short { font-size: 1.08em; line-height: 1.45; }
 .dz-cursor { animation: dz-blink 1s steps(2) infinite; }
 @keyframes dz-blink { to { visibility: hidden; } }
 .dz-error { color: var(--error-text-color, #b91c1c); }

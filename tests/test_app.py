@@ -21,6 +21,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 JAPAN = "What did Japan offer to help India develop?"
 UNANSWERABLE = "Who won the 2022 FIFA World Cup?"
+HOW_MANY = "How many tourists were killed in the attack in Kashmir?"
 
 ARTICLE = """Harbour authority approves Quillon expansion
 Quillon, 4 June 2029 — The Quillon harbour authority approved a plan to build two deep-water berths for container ships.
@@ -124,6 +125,31 @@ def test_followup_uses_the_previous_question(client):
         text, answer = client.predict("And what about engines?", history, api_name="/ask")
         assert answer["query"] != answer["question"] and "Japan" in answer["query"]
         assert not answer["abstained"] and "engine" in text.lower()
+
+
+def test_short_answer_in_the_api_and_first_in_bold_in_the_chat(client):
+    """Whatever questions the answerer gives a direct answer to: when /ask has one, /chat shows it."""
+    for question in (HOW_MANY, "What did Japan offer India?", UNANSWERABLE):
+        text, answer = client.predict(question, [], api_name="/ask")
+        assert "short" in answer  # the key is always in the JSON, null when there is no direct answer
+        chat, _ = client.predict(question, [], api_name="/chat")
+        shown = content(chat[-1])
+        short = answer["short"]
+        if short is None:
+            assert "dz-short" not in shown and "<strong>" not in shown
+            continue
+        assert not answer["abstained"]
+        assert set(short) >= {"text", "doc_id", "start", "end", "label", "citation", "source"}
+        # Taken from the sentence it cites: offsets into the same document text as the citation's.
+        cited = next(c for c in answer["citations"] if c["n"] == short["citation"])
+        assert cited["doc_id"] == short["doc_id"] and cited["start"] <= short["start"] < short["end"] <= cited["end"]
+        assert cited["snippet"][short["start"] - cited["start"] : short["end"] - cited["start"]] == short["text"]
+        # Bold, escaped, with its linked [n], before the quoted sentences.
+        bold = f"<strong>{render.esc(short['text'])}</strong>"
+        assert bold in shown and shown.index(bold) < shown.index('<p class="dz-text">')
+        head = shown[shown.index('<p class="dz-short">') : shown.index('<p class="dz-text">')]
+        assert f'">[{short["citation"]}]</a>' in head and 'class="dz-cite" href="#dz-' in head
+        assert render.esc(text.split(" [", 1)[0]) in shown[shown.index('<p class="dz-text">') :]
 
 
 def test_chat_follow_up_shows_what_was_searched(client):

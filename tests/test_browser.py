@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 import pytest
 from conftest import make_config
-from test_app import JAPAN, MALICIOUS, UNANSWERABLE, block_network, free_port, load_app_module
+from test_app import HOW_MANY, JAPAN, MALICIOUS, UNANSWERABLE, block_network, free_port, load_app_module
 
 from rag.pipeline import Pipeline
 
@@ -118,6 +118,11 @@ def record_requests(driver) -> list[str]:
     return driver.requests
 
 
+def new_chat(driver) -> None:
+    driver.find_element("css selector", "#dz-new-chat").click()
+    wait(driver, lambda d: not d.find_elements("css selector", "#dz-chat .dz-answer"))
+
+
 def click_tab(driver, name: str) -> None:
     tab = next(b for b in driver.find_elements("css selector", "button[role=tab]") if b.text.strip() == name)
     tab.click()
@@ -170,6 +175,35 @@ def test_answer_streams_in_with_citations_and_source_cards(browser, served):
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "chat.png"))
+
+
+def test_direct_answer_first_in_bold(browser, served):
+    """When the answerer gives a direct answer ("26"), the page shows it bold above the quoted text."""
+    new_chat(browser)  # a question of its own, not a follow-up
+    expected = served[1].ask(HOW_MANY)
+    answer = ask(browser, HOW_MANY)
+    if expected.short is None:
+        assert not answer.find_elements("css selector", ".dz-short")
+        new_chat(browser)
+        return
+    bold = answer.find_element("css selector", ".dz-short strong")
+    assert bold.text == " ".join(expected.short.text.split())
+    assert browser.execute_script("return getComputedStyle(arguments[0]).fontWeight", bold) in ("700", "bold")
+    # Above the quoted sentences (which keep their own markers), and first among the answer's lines.
+    text = answer.find_element("css selector", ".dz-text")
+    assert bold.location["y"] < text.location["y"]
+    assert browser.execute_script(
+        "return arguments[0].compareDocumentPosition(arguments[1]) & Node.DOCUMENT_POSITION_FOLLOWING", bold, text)
+    assert answer.find_element("css selector", "p:not(.dz-query)").get_attribute("class") == "dz-short"
+    # Its marker is a link to the card of the sentence it comes from.
+    cite = answer.find_element("css selector", ".dz-short a.dz-cite")
+    assert cite.text == f"[{expected.short.citation}]"
+    target = cite.get_attribute("href").split("#", 1)[1]
+    cited = next(c for c in expected.citations if c.n == expected.short.citation)
+    assert " ".join(cited.snippet.split()) in answer.find_element("id", target).text
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "short_answer.png"))
+    new_chat(browser)
 
 
 def test_follow_up_then_new_chat(browser):
