@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from rag.entities import Entity
+from rag.entities import NUMERIC_LABELS, Entity
 from rag.question import PLACE, VALUE, YEAR, Constraint, Question
 
 _ALIASES_FILE = Path(__file__).parent / "data" / "place_aliases.json"
@@ -109,9 +109,13 @@ def holds(c: Constraint, text: Text) -> bool:
     words = _words(c)
     if not words:
         return True
-    capitals = c.text.isupper()
+    capitals = c.text.isupper()  # "US", "EU": only their capitals will do ("us" is a pronoun)
     phrase = " ".join(words)
-    if phrase in text.lower or "".join(words) in text.acronyms or "".join(words) in text.words:
+    if capitals:
+        if "".join(words) in text.caps or "".join(words) in text.acronyms:
+            return True
+    elif (re.search(rf"\b{re.escape(phrase)}\b", text.lower) or "".join(words) in text.acronyms
+          or "".join(words) in text.words):
         return True
     if c.kind == PLACE:
         # Any name of the same place will do ("the United States" / "US", "Japanese" / "Japan").
@@ -129,15 +133,33 @@ def holds(c: Constraint, text: Text) -> bool:
     return all(found) or (len(found) >= 3 and sum(found) * 3 >= 2 * len(found))
 
 
-def hard_constraints_hold(constraints: tuple[Constraint, ...], text: Text) -> bool:
-    return all(holds(c, text) for c in constraints if c.hard)
-
-
 def constraint_share(constraints: tuple[Constraint, ...], text: Text) -> float:
     """Share of the constraints stated in `text` (1.0 when the question names nothing)."""
     if not constraints:
         return 1.0
     return sum(holds(c, text) for c in constraints) / len(constraints)
+
+
+_GROUP = {"GPE": "place", "NORP": "place", "LOC": "place", "ORG": "org", "PERSON": "person"}
+_YEAR_IN = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+
+
+def conflicts(q: Question, sentence: str, offset: int, entities: list[Entity], view: Text) -> bool:
+    """The sentence is about another one of what the question names: it lacks the question's
+    country (organisation, person, year) and names a different one ("54 caps for the USA" when
+    asked about Wales, a 2003 figure when asked about 2004)."""
+    for c in q.constraints:
+        group = "year" if c.kind == YEAR else _GROUP.get(c.label)
+        if group is None or holds(c, view):
+            continue
+        for e in entities:
+            text = sentence[e.start - offset : e.end - offset]
+            if group == "year":
+                if e.label == "DATE" and any(y != c.words[0] for y in _YEAR_IN.findall(text)):
+                    return True
+            elif _GROUP.get(e.label) == group and not set(_WORD.findall(text.lower())) <= q.words:
+                return True
+    return False
 
 
 def entities_in(entities: list[list], start: int, end: int, starts: list[int] | None = None) -> list[Entity]:
@@ -157,14 +179,50 @@ def answer_values(q: Question, sentence: str, offset: int, entities: list[Entity
     """Entities of an expected type in the sentence that the question does not already state."""
     if not q.expects:
         return []
+    asked = _question_view(q.text)
     out = []
     for e in entities:
         if e.label not in q.expects:
             continue
-        words = _WORD.findall(sentence[e.start - offset : e.end - offset].lower())
-        if words and not all(w in q.words for w in words):
-            out.append(e)
+        text = sentence[e.start - offset : e.end - offset]
+        words = [w for w in _WORD.findall(text.lower()) if len(w) > 1]
+        # Not new: every word is the question's own ("India" when asked about the Indian city).
+        if not words or all(_word_holds(w, asked, loose=True) for w in words):
+            continue
+        if q.exact and e.label in ("DATE", "TIME") and not _specific(text, e.start - offset):
+            continue
+        out.append(_widen(e, sentence, offset) if e.label in NUMERIC_LABELS else e)
     return out
+
+
+_LEFT = re.compile(r"(?:US\$|[A-Z]{0,2}[$£€¥₹])\s?$")
+_RIGHT = re.compile(r"^(?:m|bn|k|tn|\s?(?:million|billion|trillion)|%)\b|^%")
+
+
+def _widen(e: Entity, sentence: str, offset: int) -> Entity:
+    """The tagger cuts amounts short ("$14.5m" → "14.5", "US$40,000" → "40,000"): take the
+    currency sign and the magnitude back."""
+    start, end = e.start - offset, e.end - offset
+    left = _LEFT.search(sentence[max(0, start - 4) : start])
+    right = _RIGHT.match(sentence[end : end + 10])
+    if left:
+        start -= len(left.group(0))
+    if right:
+        end += len(right.group(0))
+    return Entity(start + offset, end + offset, e.label)
+
+
+@lru_cache(maxsize=256)
+def _question_view(question: str) -> Text:
+    return text_view(question)
+
+
+def _specific(date: str, at: int) -> bool:
+    """A date that names a day, month or year ("22 April", "Monday", "2004"), not a vague one
+    ("earlier this month", "recently"): it holds a digit, or a capitalised word (English writes
+    months and weekdays so) other than a sentence's first."""
+    words = date.split()
+    return any(ch.isdigit() for ch in date) or any(w[:1].isupper() for w in (words[1:] if at == 0 else words))
 
 
 def near_question(q: Question, sentence: str, offset: int, values: list[Entity], question_terms: set[str], terms) -> list[Entity]:

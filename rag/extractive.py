@@ -4,11 +4,11 @@ No language model: every word of the answer is a sentence from an article, so a 
 points at text that really says it.
 
 Each sentence of the retrieved stories gets features (meaning match, the question's words, the
-answer value the question expects, the question's names in the sentence and in its story); a
-logistic model fitted on the dev questions (scripts/fit_answer_model.py, weights and provenance in
-rag/data/answer_model.json) turns them into the probability that the sentence answers. The answer
-is the most probable sentence that passes the evidence checks, if that probability clears the
-fitted threshold; otherwise the articles don't answer.
+answer value the question expects, the question's names in the sentence and in its story). Two
+models fitted on the dev questions only (scripts/fit_answer_model.py; weights and where they came
+from in rag/data/answer_model.json) read them: a ranker picks the best sentence among those that
+pass the evidence checks, and a decision model gives the probability that it answers. Under the
+fitted threshold the articles don't answer.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 from rag.answering import ABSTAIN_TEXT, AnswerRequest
 from rag.config import Config
 from rag.entities import Entity
-from rag.evidence import Text, answer_values, constraint_share, hard_constraints_hold, near_question, text_view
+from rag.evidence import Text, answer_values, conflicts, constraint_share, near_question, text_view
 from rag.lexical import terms
 from rag.question import NAME, PLACE, Question, analyse
 from rag.schema import Answer, Citation, Passage, ShortAnswer
@@ -35,36 +35,50 @@ from rag.store import SentenceRow
 MODEL_FILE = Path(__file__).parent / "data" / "answer_model.json"
 # Sentences shorter than this many words are headings or fragments, never an answer.
 MIN_WORDS = 6
+# Words after a value in which the noun asked about must stand ("173 of the 299 votes").
+FOCUS_WINDOW = 5
 # Words that only make a question a question; they locate nothing in the articles.
 _QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "tell", "describ", "explain",
                    "say", "said", "articl", "accord"}
+# Per sentence: how it matches the question (its meaning, its words in order), where it stands
+# (retrieval rank, first sentence of its story), what it holds (a value of the expected type,
+# beside the question's words or right before the noun asked about), and whether the question's
+# names are in it and in its story.
 FEATURES = ("dense", "lexical", "order", "rank", "typed", "typed_near", "open", "cons_sentence", "cons_story",
-            "story_lexical", "title_lexical", "lead")
+            "story_lexical", "title_lexical", "lead", "focus_in_sentence", "value_by_focus", "prev_lexical", "conflict",
+            "cons_context")
+# Per question, from its best sentence and the runner-up: does the best one answer?
+DECISION_FEATURES = ("score", "margin", "dense", "lexical", "untyped", "typed_near", "value_by_focus", "open", "strict",
+                     "cons_sentence", "story_lexical", "soft_in_story", "eligible_share", "conflict",
+                     "cons_context")
 
 
 @dataclass(frozen=True)
 class AnswerModel:
-    """Fitted weights of the sentence features, and the decision thresholds (see MODEL_FILE)."""
+    """Fitted weights and thresholds of the answer step (see MODEL_FILE and scripts/fit_answer_model.py)."""
 
-    weights: tuple[float, ...]
-    bias: float
-    abstain_below: float  # probability under which the best sentence does not answer
-    join_ratio: float  # another sentence joins when its probability is this share of the best one's
+    rank_weights: tuple[float, ...]  # sentence score = rank_weights · FEATURES (pairwise logistic ranker)
+    decide_weights: tuple[float, ...]  # P(the best sentence answers) = σ(decide_bias + decide_weights · DECISION_FEATURES)
+    decide_bias: float
+    abstain_below: float  # under this probability the articles don't answer
+    join_margin: float  # another sentence joins when its score is within this of the best one's
     same_fact_cosine: float  # a sentence this close to a chosen one restates it
     provenance: dict = field(default_factory=dict, compare=False)
 
-    def probability(self, x: np.ndarray) -> float:
-        z = self.bias + float(np.dot(self.weights, x))
-        return 1.0 / (1.0 + math.exp(-z))
+    def score(self, x: np.ndarray) -> float:
+        return float(np.dot(self.rank_weights, x))
+
+    def probability(self, z: np.ndarray) -> float:
+        return 1.0 / (1.0 + math.exp(-(self.decide_bias + float(np.dot(self.decide_weights, z)))))
 
 
 @lru_cache(maxsize=4)
 def load_model(path: Path = MODEL_FILE) -> AnswerModel:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
-    if tuple(data["features"]) != FEATURES:
-        raise ValueError(f"{path}: fitted on features {data['features']}, the code computes {list(FEATURES)}; refit it")
-    return AnswerModel(tuple(data["weights"]), data["bias"], data["abstain_below"], data["join_ratio"],
-                       data["same_fact_cosine"], data.get("provenance", {}))
+    if tuple(data["features"]) != FEATURES or tuple(data["decision_features"]) != DECISION_FEATURES:
+        raise ValueError(f"{path} was fitted on other features than the code computes; run scripts/fit_answer_model.py")
+    return AnswerModel(tuple(data["rank_weights"]), tuple(data["decide_weights"]), data["decide_bias"],
+                       data["abstain_below"], data["join_margin"], data["same_fact_cosine"], data.get("provenance", {}))
 
 
 @dataclass
@@ -74,12 +88,28 @@ class Candidate:
     vector: np.ndarray
     features: np.ndarray
     terms: set[str]
-    values: list[Entity]  # answer values of the expected type in the sentence
-    eligible: bool  # passes the evidence checks: holds a value of the expected type, about what the question names
-    probability: float = 0.0
+    values: list[Entity]  # answer values of the expected type in the sentence, nearest the question's words first
+    eligible: bool  # passes the evidence checks: a value of the type asked for (when strict), in a story about what the question names
+    soft_in_story: float = 1.0  # share of all the question's names (soft ones too) in the story
+    score: float = 0.0
 
     def feature(self, name: str) -> float:
         return float(self.features[FEATURES.index(name)])
+
+
+def decision_features(question: Question, ranked: list[Candidate]) -> np.ndarray | None:
+    """What the decision model reads: the best eligible sentence, and how far ahead of the next it is."""
+    eligible = [c for c in ranked if c.eligible]
+    if not eligible:
+        return None
+    best = eligible[0]
+    runner = eligible[1].score if len(eligible) > 1 else best.score - 1.0
+    f = best.feature
+    untyped = float(bool(question.expects) and not best.values)  # asks for a kind of thing the sentence lacks
+    return np.array([best.score, best.score - runner, f("dense"), f("lexical"), untyped, f("typed_near"),
+                     f("value_by_focus"), f("open"), float(question.strict), f("cons_sentence"), f("story_lexical"),
+                     best.soft_in_story, len(eligible) / max(1, len(ranked)), f("conflict"),
+                     f("cons_context")], dtype=np.float32)
 
 
 class ExtractiveAnswerer:
@@ -112,13 +142,13 @@ class ExtractiveAnswerer:
             return asked
         full = analyse(request.query)
         return Question(asked.text, asked.wh or full.wh, asked.focus or full.focus, asked.expects or full.expects,
-                        full.constraints, asked.words | full.words)
+                        full.constraints, asked.words | full.words, asked.exact or full.exact)
 
     def answer(self, request: AnswerRequest) -> Answer:
         return self.decide(request)[0]
 
     def decide(self, request: AnswerRequest) -> tuple[Answer, Question, list[Candidate]]:
-        """The answer, with what the question asks for and the scored candidate sentences (the
+        """The answer, with what the question asks for and the ranked candidate sentences (the
         generative modes hold a model's sentences to the same evidence)."""
         t0 = time.perf_counter()
         snap = request.snapshot
@@ -133,8 +163,10 @@ class ExtractiveAnswerer:
         candidates = self.candidates(request, question)
         model = self.model
         eligible = [c for c in candidates if c.eligible]
-        best = eligible[0] if eligible else None
-        if best is None or best.probability < model.abstain_below:
+        z = decision_features(question, candidates)
+        confidence = model.probability(z) if z is not None else 0.0
+        answer.confidence = round(confidence, 4)
+        if not eligible or confidence < model.abstain_below:
             answer.text = ABSTAIN_TEXT
             if candidates and not any(c.values for c in candidates) and question.strict:
                 answer.notes.append(f"No passage gives the {_describe(question)} the question asks for.")
@@ -145,11 +177,10 @@ class ExtractiveAnswerer:
             answer.timings["answer"] = time.perf_counter() - t0
             return answer, question, candidates
 
+        best = eligible[0]
         chosen = [best]
         for c in eligible[1:]:
-            if len(chosen) >= self.config.max_answer_sentences or c.probability < max(
-                model.abstain_below, model.join_ratio * best.probability
-            ):
+            if len(chosen) >= self.config.max_answer_sentences or c.score < best.score - model.join_margin:
                 break
             if any(float(c.vector @ o.vector) >= model.same_fact_cosine for o in chosen):
                 continue  # the same fact from another article: state it once, from the best source
@@ -161,12 +192,14 @@ class ExtractiveAnswerer:
         return answer, question, candidates
 
     def answering(self, candidates: list[Candidate]) -> list[Candidate]:
-        """The candidates that answer on their own: eligible and above the abstention threshold."""
-        return [c for c in candidates if c.eligible and c.probability >= self.model.abstain_below]
+        """The candidates that could answer on their own: eligible, within the join margin of the best."""
+        eligible = [c for c in candidates if c.eligible]
+        if not eligible:
+            return []
+        return [c for c in eligible if c.score >= eligible[0].score - self.model.join_margin]
 
     def candidates(self, request: AnswerRequest, question: Question | None = None) -> list[Candidate]:
-        """Sentences of the retrieved passages with their features and probability, eligible and
-        most probable first."""
+        """Sentences of the retrieved passages with their features and scores, eligible and best first."""
         question = question or self.analyse(request)
         snap = request.snapshot
         doc_order = list(dict.fromkeys(p.chunk.doc_id for p in request.passages))
@@ -174,32 +207,40 @@ class ExtractiveAnswerer:
         q_terms = [t for t in dict.fromkeys(terms(request.query)) if t not in _QUESTION_WORDS]
         weights = {t: snap.lexical.idf(t) for t in q_terms}
         total = sum(weights.values()) or 1.0
+        focus = set(terms(question.focus)) if question.focus else set()
         model = self.model
         out: list[Candidate] = []
-        first_of_doc: dict[str, int] = {}
-        for row in rows:
-            first_of_doc.setdefault(row.doc_id, row.start)
         stories: dict[str, tuple[Text, set[str], set[str]]] = {}
-        for row, vec in zip(rows, vectors):
+        previous: tuple[str, float, str] = ("", 0.0, "")  # (doc id, lexical coverage, text) of the sentence before
+        for row, vec in zip(rows, vectors):  # in document order
+            sentence_terms = terms(row.text)
+            present = set(sentence_terms)
+            lexical = sum(w for t, w in weights.items() if t in present) / total
+            lead = previous[0] != row.doc_id
+            prev_lexical, prev_text = (0.0, "") if lead else previous[1:]
+            previous = (row.doc_id, lexical, row.text)
             passage = _passage_holding(row, request.passages)
             if passage is None or len(row.text.split()) < MIN_WORDS:
                 continue
             if row.doc_id not in stories:
                 stories[row.doc_id] = snap.memo(("story", row.doc_id), lambda d=row.doc_id: _story(snap, d))
             story, story_terms, title_terms = stories[row.doc_id]
-            sentence_terms = terms(row.text)
-            present = set(sentence_terms)
-            lexical = sum(w for t, w in weights.items() if t in present) / total
-            order = _ordered_pairs(q_terms, sentence_terms)
             ents = snap.entities_in(row.doc_id, row.start, row.end)
             values = answer_values(question, row.text, row.start, ents)
             near = near_question(question, row.text, row.start, values, set(q_terms), terms) if values else []
-            cons_sentence = constraint_share(question.constraints, text_view(row.text)) if question.constraints else 1.0
-            cons_story = constraint_share(question.constraints, story)
+            by_focus = _values_before(values, row, focus) if focus and values else []
+            if question.expects == {"CARDINAL"} and focus & present:
+                values = by_focus  # the sentence names what is counted: only the number before it counts it
+            view = text_view(row.text) if question.constraints else None
+            cons_sentence = constraint_share(question.constraints, view) if view else 1.0
+            conflict = conflicts(question, row.text, row.start, ents, view) if view else False
+            # With the sentence before: "He won the seat in 1964" names its subject one sentence earlier.
+            cons_context = constraint_share(question.constraints, text_view(f"{prev_text} {row.text}")) if view else 1.0
+            cons_story = constraint_share(tuple(c for c in question.constraints if c.hard), story)
             x = np.array([
                 float(vec @ request.query_vector),
                 lexical,
-                order,
+                _ordered_pairs(q_terms, sentence_terms),
                 1.0 / passage.rank,
                 float(bool(values)),
                 float(bool(near)),
@@ -208,14 +249,30 @@ class ExtractiveAnswerer:
                 cons_story,
                 sum(w for t, w in weights.items() if t in story_terms) / total,
                 sum(w for t, w in weights.items() if t in title_terms) / total,
-                float(row.start == first_of_doc[row.doc_id]),
+                float(lead),
+                float(bool(focus & present)),
+                float(bool(by_focus)),
+                prev_lexical,
+                float(conflict),
+                cons_context,
             ], dtype=np.float32)
-            eligible = (bool(values) or not question.strict) and hard_constraints_hold(question.constraints, story)
-            c = Candidate(row, passage, vec, x, present, near or values, eligible)
-            c.probability = model.probability(x)
+            eligible = (bool(values) or not question.strict) and cons_story == 1.0
+            ordered = by_focus + [v for v in near if v not in by_focus] + [v for v in values if v not in near and v not in by_focus]
+            c = Candidate(row, passage, vec, x, present, ordered, eligible, constraint_share(question.constraints, story))
+            c.score = model.score(x)
             out.append(c)
-        out.sort(key=lambda c: (not c.eligible, -c.probability))
+        out.sort(key=lambda c: (not c.eligible, -c.score))
         return out
+
+
+def _values_before(values: list[Entity], row: SentenceRow, focus: set[str]) -> list[Entity]:
+    """Values followed within a few words by the noun asked about: "158 goals", "173 of the 299 votes"."""
+    out = []
+    for v in values:
+        after = row.text[v.end - row.start :].split()[:FOCUS_WINDOW]
+        if focus & set(terms(" ".join(after))):
+            out.append(v)
+    return out
 
 
 def _describe(q: Question) -> str:
@@ -292,7 +349,7 @@ def compose(chosen: list[Candidate], snap) -> tuple[str, list[Citation]]:
                 snippet=c.row.text,
                 start=c.row.start,
                 end=c.row.end,
-                score=round(c.probability, 4),
+                score=round(c.score, 4),
                 publisher=doc.publisher if doc else "",
                 date=doc.date if doc else "",
                 context=c.passage.chunk.text,

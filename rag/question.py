@@ -24,6 +24,9 @@ PLACE_LIKE = frozenset({"GPE", "LOC", "FAC", "ORG"})
 TIME_LIKE = frozenset({"DATE", "TIME"})
 NUMERIC = NUMERIC_LABELS
 MEASURE = NUMERIC | TIME_LIKE
+# Types the small English model tags reliably (people, countries and cities, dates, figures); its
+# organisations, products, events and titles are often missed or mislabelled.
+RELIABLE = MEASURE | {"PERSON", "GPE", "NORP"}
 # Constraint kinds. A name must be in the story; a place may be named by an alias; a year or a
 # figure must be stated as such.
 NAME, PLACE, YEAR, VALUE = "name", "place", "year", "value"
@@ -33,6 +36,7 @@ _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)s?\b")
 # Nouns that only say "a name of": "what is the name of the company" asks about the company.
 _GENERIC_HEADS = {"name", "title", "identity", "kind", "type", "sort"}
 _WH = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
+_EXACT = {"exact", "exactly", "precise", "precisely", "specific", "calendar"}  # adverbs that ask for precision
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class Question:
     expects: frozenset[str]  # entity labels that can answer; empty: any sentence may
     constraints: tuple[Constraint, ...]
     words: frozenset[str]  # lower-case words of the question: a value it already states is not an answer
+    exact: bool = False  # asks for a date as such ("which date", "when exactly"): "earlier this month" does not do
 
     @property
     def numeric(self) -> bool:
@@ -69,28 +74,56 @@ class Question:
         """Only a sentence holding a value of the expected type can answer: the question asks for a
         person, a time, a place or a measure. For "which <kind of thing>" the type is evidence, not
         a rule: the model's tags miss many named things ("the second island chain")."""
-        return bool(self.expects) and (self.wh in ("who", "whom", "whose", "when", "where", "how") or self.numeric)
+        if not self.expects:
+            return False
+        return self.wh in ("who", "whom", "whose", "when", "where", "how") or self.expects <= RELIABLE
+
+
+@lru_cache(maxsize=1)
+def _types_data() -> dict:
+    return json.loads(_TYPES_FILE.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _money_verbs() -> frozenset[str]:
+    return frozenset(_types_data()["_verbs"]["MONEY"])
+
+
+@lru_cache(maxsize=1024)
+def measure_label(noun: str) -> str:
+    """The entity type of "12 <noun>" as the tagger reads it: QUANTITY for "metres", DATE for
+    "years", MONEY for "dollars", CARDINAL for a counted thing ("jobs", "votes"). The model's own
+    knowledge of units, so no list of units is needed."""
+    doc = full_pipeline()(f"They said 12 {noun} were involved.")
+    for e in doc.ents:
+        if e.text.startswith("12") and e.text.endswith(noun):
+            return e.label_
+    return "CARDINAL"
 
 
 @lru_cache(maxsize=1)
 def _type_lexicon() -> dict[str, frozenset[str]]:
-    data = json.loads(_TYPES_FILE.read_text(encoding="utf-8"))
     out: dict[str, set[str]] = {}
-    for label, nouns in data.items():
+    for label, nouns in _types_data().items():
         if label.startswith("_"):
-            continue
+            continue  # notes and verbs
         for noun in nouns:
             out.setdefault(noun, set()).add(label)
     return {k: frozenset(v) for k, v in out.items()}
 
 
+# English agent nouns ("collector", "investor", "owner", "scientist") name a person or a body.
+_AGENT_NOUN = re.compile(r"\w{3,}(?:er|or|ist|ian|ant|ent)$")
+
+
 def types_for_noun(noun: str, describe=None) -> frozenset[str]:
-    """Entity labels a noun names: the lexicon, else `describe(noun)` (meaning-based), else none."""
-    found = _type_lexicon().get(noun.lower())
+    """Entity labels a noun names: the lexicon, else an agent noun's, else `describe(noun)`, else none."""
+    noun = noun.lower()
+    found = _type_lexicon().get(noun) or (_type_lexicon().get(noun[:-1]) if noun.endswith("s") else None)
     if found:
         return found
-    if noun.endswith("s") and _type_lexicon().get(noun[:-1].lower()):
-        return _type_lexicon()[noun[:-1].lower()]
+    if _AGENT_NOUN.fullmatch(noun.removesuffix("s")):
+        return frozenset({"PERSON", "ORG"})
     return describe(noun) if describe else frozenset()
 
 
@@ -108,8 +141,10 @@ def analyse(text: str, describe=None) -> Question:
     wh = wh_tok.lower_ if wh_tok is not None else ""
     focus = _focus_noun(doc, wh_tok) if wh_tok is not None else None
     expects = _expected(wh, wh_tok, focus, describe)
+    exact = bool(expects & TIME_LIKE) and (
+        (focus is not None and focus.lemma_.lower() in ("date", "day")) or any(t.lower_ in _EXACT for t in doc))
     return Question(text, wh, focus.lemma_.lower() if focus is not None else "", expects,
-                    tuple(_constraints(doc, focus)), words)
+                    tuple(_constraints(doc, focus)), words, exact)
 
 
 def _focus_noun(doc, wh):
@@ -158,16 +193,23 @@ def _expected(wh: str, wh_tok, focus, describe) -> frozenset[str]:
         nxt = wh_tok.nbor(1) if wh_tok.i + 1 < len(wh_tok.doc) else None
         if nxt is None:
             return frozenset()
+        noun_types = types_for_noun(focus.lemma_, describe) if focus is not None else frozenset()
+        measured = measure_label(focus.lower_) if focus is not None else "CARDINAL"
         if nxt.lower_ == "many":
-            noun_types = types_for_noun(focus.lemma_, describe) if focus is not None else frozenset()
-            return NUMERIC | (noun_types & {"DATE"})  # "how many years": "five years" is a DATE
+            # A count ("how many jobs": 2,850), or a measure in the unit named ("how many metres").
+            return frozenset({measured}) if measured != "CARDINAL" else frozenset({"CARDINAL"}) | (noun_types & NUMERIC)
         if nxt.lower_ == "much":
-            return NUMERIC
+            # An amount: money, a share or a measure ("how much money", "how much did sales rise").
+            if measured != "CARDINAL":
+                return frozenset({measured})
+            return (noun_types & NUMERIC) or frozenset({"MONEY", "PERCENT", "QUANTITY"})
         if nxt.pos_ in ("ADJ", "ADV") and nxt.lower_ not in ("come",):
             return MEASURE  # how far / long / old / big / often
         return frozenset()  # how (manner): any sentence
     if wh in ("which", "what") and focus is not None:
         return types_for_noun(focus.lemma_, describe) or types_for_noun(focus.lower_, describe)
+    if wh == "what" and wh_tok.head.lemma_.lower() in _money_verbs() and wh_tok.dep_ in ("dobj", "attr", "npadvmod"):
+        return frozenset({"MONEY"})  # "what will it cost", "what did they pay"
     return frozenset()
 
 

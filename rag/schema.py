@@ -91,11 +91,13 @@ class Answer:
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     short: ShortAnswer | None = None  # the direct answer, when the question asks for a value
+    confidence: float | None = None  # the answer step's probability that its best sentence answers
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "text": self.text,
             "short": self.short.to_dict() if self.short else None,
+            "confidence": self.confidence,
             "abstained": self.abstained,
             "question": self.question,
             "query": self.query,

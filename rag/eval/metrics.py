@@ -47,6 +47,7 @@ class SystemOutput:
     mode_used: str = ""
     notes: list[str] = field(default_factory=list)
     error: str = ""  # the exception the question raised, if any
+    short: str = ""  # the direct answer (Answer.short), when the system gave one
 
 
 # -- text matching -----------------------------------------------------------------------------
@@ -311,5 +312,5 @@ HIGHER_IS_BETTER = {
     "hit@1": True, "hit@3": True, "hit@5": True, "mrr": True, "fact_recall": True, "all_facts": True,
     "token_f1": True, "cit_precision": True, "gold_cited": True, "abstain_precision": True,
     "abstain_recall": True, "false_refusal": False, "latency_p50": False, "latency_p95": False,
-    "passed": True, "exact_match": True,
+    "passed": True, "exact_match": True, "short_exact": True, "short_given": True,
 }

@@ -14,7 +14,7 @@ from rag.eval.runner import RunResult
 LABELS = {
     "hit@1": "hit@1", "hit@3": "hit@3", "hit@5": "hit@5", "mrr": "MRR",
     "fact_recall": "fact recall", "all_facts": "all facts", "token_f1": "token F1",
-    "exact_match": "exact match", "cit_precision": "citation precision", "gold_cited": "gold article cited",
+    "exact_match": "exact match", "short_exact": "short answer exact", "short_given": "short answer given", "cit_precision": "citation precision", "gold_cited": "gold article cited",
     "abstain_precision": "abstain precision", "abstain_recall": "abstain recall",
     "false_refusal": "answerable refused", "latency_p50": "p50", "latency_p95": "p95",
     "answer_words": "answer words", "passed": "passed", "errors": "errors", "fallbacks": "fell back",
@@ -28,7 +28,7 @@ GOLD_TABLES = {
     ],
 }
 RGB_TABLES = {
-    "RGB en_fact": RETRIEVAL + ["exact_match", "token_f1", "false_refusal", "latency_p50", "latency_p95", "answer_words"],
+    "RGB en_fact": RETRIEVAL + ["exact_match", "short_exact", "short_given", "token_f1", "false_refusal", "latency_p50", "latency_p95", "answer_words"],
 }
 PLOTTED = RETRIEVAL + ["fact_recall", "all_facts", "exact_match", "token_f1", "cit_precision", "gold_cited",
                        "abstain_precision", "abstain_recall", "false_refusal"]

@@ -101,6 +101,11 @@ def write_corpus(passages: list[dict], workdir: Path) -> Corpus:
 
 
 def extra_score(item: GoldItem, out: SystemOutput) -> dict[str, float]:
-    """RGB's answer figure: normalised exact match (every required answer appears)."""
-    text = "" if out.abstained else out.text
-    return {"exact_match": float(all(normalised_match(text, alts) for alts in item.facts))}
+    """RGB's answer figure, normalised exact match (every required answer appears), scored on the
+    direct answer when the system gives one and on its whole text otherwise; `short_exact` counts
+    only direct answers, `short_given` how often there is one."""
+    text = "" if out.abstained else (out.short or out.text)
+    short = "" if out.abstained else out.short
+    return {"exact_match": float(all(normalised_match(text, alts) for alts in item.facts)),
+            "short_exact": float(bool(short) and all(normalised_match(short, alts) for alts in item.facts)),
+            "short_given": float(bool(short))}

@@ -135,6 +135,7 @@ class PipelineSystem:
             seconds=time.perf_counter() - t0,
             mode_used=a.mode_used,
             notes=list(a.notes),
+            short=a.short.text if a.short else "",
         )
 
     def corpus(self) -> dict[str, str]:

@@ -1,0 +1,131 @@
+"""The question's expected answer and constraints (spaCy's real English model), and the evidence
+checks on synthetic sentences: pure functions, no index."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.entities import Entity, EntityTagger
+from rag.evidence import answer_values, conflicts, constraint_share, entities_in, holds, text_view
+from rag.question import PLACE, VALUE, YEAR, Constraint, analyse, types_for_noun
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("Who founded the company?", {"PERSON"}),
+        ("When did the plant open?", {"DATE"}),
+        ("Where will the final be played?", {"GPE"}),
+        ("How many jobs will go at the bank?", {"CARDINAL"}),
+        ("How much did the club pay for the striker?", {"MONEY"}),
+        ("What percentage of voters backed the plan?", {"PERCENT"}),
+        ("Which company bought the brewer?", {"ORG"}),
+        ("How far is the bridge from the city?", {"QUANTITY"}),
+        ("In which year did the line close?", {"DATE"}),
+    ],
+)
+def test_expected_answer_type_comes_from_the_wh_word_and_its_noun(question, expected):
+    q = analyse(question)
+    assert expected <= q.expects, (question, q.expects)
+
+
+@pytest.mark.parametrize("question", ["Why did the firm cut jobs?", "What did the minister say about the budget?"])
+def test_open_questions_expect_no_entity_type(question):
+    q = analyse(question)
+    assert not q.expects and not q.strict
+
+
+def test_how_much_does_not_accept_a_bare_count():
+    q = analyse("How much money is the carmaker investing in its new plant?")
+    assert "MONEY" in q.expects and "CARDINAL" not in q.expects
+
+
+def test_unknown_agent_noun_asks_for_a_person_or_a_body():
+    assert types_for_noun("collector") == {"PERSON", "ORG"}
+    assert types_for_noun("banana") == frozenset()
+
+
+def test_constraints_are_the_names_places_years_and_figures_the_question_states():
+    q = analyse("What profit did Time Warner report for 2004 in the United States after its $156m deal?")
+    kinds = {(c.kind, c.text) for c in q.constraints}
+    assert (YEAR, "2004") in kinds
+    assert any(k == VALUE and "156" in t for k, t in kinds)
+    assert any(k == PLACE for k, _ in kinds)
+    assert any("Time Warner" in t for _, t in kinds)
+
+
+def test_a_title_beside_a_name_is_not_a_constraint_of_its_own():
+    q = analyse("In which year did Sir Anthony Meyer win the seat?")
+    assert "Sir" not in {c.text for c in q.constraints}
+
+
+def test_year_and_figure_constraints_must_be_stated_exactly():
+    text = text_view("Profits rose to $1.13bn in 2004, from $639m a year earlier.")
+    assert holds(Constraint("2004", YEAR, ("2004",)), text)
+    assert not holds(Constraint("2003", YEAR, ("2003",)), text)
+    assert holds(Constraint("$639m", VALUE, ("639",)), text)
+    assert not holds(Constraint("$63m", VALUE, ("63",)), text)
+
+
+def test_places_match_their_other_names_but_not_other_places():
+    text = text_view("The US firm said Japanese buyers and Tokyo officials welcomed it.")
+    assert holds(Constraint("the United States", PLACE, ("united", "states"), "GPE"), text)
+    assert holds(Constraint("Japan", PLACE, ("japan",), "GPE"), text)
+    assert not holds(Constraint("France", PLACE, ("france",), "GPE"), text)
+    # "us" the pronoun is not the country
+    assert not holds(Constraint("US", PLACE, ("us",), "GPE"), text_view("Let us see what happens."))
+
+
+def test_names_match_run_together_as_initials_and_by_surname():
+    text = text_view("TimeWarner and the European Union agreed, Mr Blair said.")
+    assert holds(Constraint("Time Warner", "name", ("time", "warner"), "ORG"), text)
+    assert holds(Constraint("EU", "name", ("eu",), "ORG"), text)
+    assert holds(Constraint("Tony Blair", "name", ("tony", "blair"), "PERSON"), text)
+    assert not holds(Constraint("Gordon Brown", "name", ("gordon", "brown"), "PERSON"), text)
+
+
+def test_constraint_share_counts_each_constraint_once():
+    cs = (Constraint("2004", YEAR, ("2004",)), Constraint("2005", YEAR, ("2005",)))
+    assert constraint_share(cs, text_view("In 2004 it grew.")) == 0.5
+    assert constraint_share((), text_view("anything")) == 1.0
+
+
+def _tag(sentence: str) -> list[Entity]:
+    return EntityTagger().tag([sentence])[0]
+
+
+def test_an_answer_value_is_of_the_expected_type_and_not_already_in_the_question():
+    sentence = "Wal-Mart has agreed to pay $14.5m to settle a lawsuit in California."
+    ents = _tag(sentence)
+    q = analyse("How much did Wal-Mart pay to settle the California lawsuit?")
+    values = answer_values(q, sentence, 0, ents)
+    assert [sentence[v.start : v.end] for v in values] == ["$14.5m"]
+    q_named = analyse("Who settled for $14.5m?")
+    assert all(sentence[v.start : v.end] != "$14.5m" for v in answer_values(q_named, sentence, 0, ents))
+
+
+def test_a_sentence_about_another_country_or_year_conflicts():
+    q = analyse("How many caps has Dave Hodges won for Wales?")
+    sentence = "Hodges has won 54 caps for the USA."
+    assert conflicts(q, sentence, 0, _tag(sentence), text_view(sentence))
+    same = "Hodges has won 54 caps for Wales."
+    assert not conflicts(q, same, 0, _tag(same), text_view(same))
+    q_year = analyse("What was the firm's revenue in 2004?")
+    other_year = "Its revenue in 2003 was $69.4m."
+    assert conflicts(q_year, other_year, 0, _tag(other_year), text_view(other_year))
+
+
+def test_entities_in_returns_the_spans_inside_a_sentence():
+    ents = [[0, 5, "ORG"], [10, 14, "DATE"], [20, 30, "PERSON"]]
+    assert entities_in(ents, 8, 16) == [Entity(10, 14, "DATE")]
+    assert entities_in(ents, 0, 40) == [Entity(*e) for e in ents]
+    assert entities_in(ents, 25, 40) == []  # a span that starts before the sentence is not inside it
+
+
+def test_tagger_caches_by_text(tmp_path):
+    tagger = EntityTagger(tmp_path / "entities.sqlite")
+    first = tagger.tag(["Tony Blair visited Paris on Monday."])[0]
+    assert {e.label for e in first} >= {"PERSON", "GPE"}
+    again = EntityTagger(tmp_path / "entities.sqlite")
+    assert again.tag(["Tony Blair visited Paris on Monday."])[0] == first
+    assert again._cached([]) == {}
