@@ -4,6 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
+# llama-cpp-python compiles llama.cpp for the build machine's CPU by default (-march=native). Its AMX
+# kernels crash on VMs that report AMX without enabling it (SIGSEGV in ggml_backend_amx_mul_mat,
+# seen on this project's 2-core build box), so x86-64 gets a portable AVX2 build, kept as a wheel.
+LLAMA := llama_cpp_python==0.3.36
+WHEELS := .cache/wheels
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
 .PHONY: setup run test lint index eval bench clean smollm2
 
@@ -14,6 +21,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PIP) install --quiet --upgrade pip
 	# CPU torch first: anything else lets sentence-transformers pull a multi-GB CUDA build.
 	$(PIP) install --quiet torch==2.13.0
+	if [ "$$(uname -m)" = x86_64 ]; then \
+		ls $(WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel --quiet --no-deps --no-cache-dir -w $(WHEELS) $(LLAMA); \
+		$(PIP) install --quiet --no-deps $(WHEELS)/llama_cpp_python-0.3.36-*.whl; \
+	fi
 	$(PIP) install --quiet -r requirements.txt -r requirements-dev.txt
 	touch $(STAMP)
 

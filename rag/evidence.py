@@ -56,7 +56,7 @@ def text_view(text: str) -> Text:
             for j in range(i + 2, min(len(caps), i + _MAX_ACRONYM) + 1):
                 acronyms.add("".join(w[0] for w in caps[i:j]).lower())
                 acronyms.add("".join(caps[i:j]).lower())
-    caps = {w.lower() for w in re.findall(r"\b[A-Z][A-Z.]*[A-Z]\b", text)}
+    caps = {w.lower() for w in re.findall(r"\b[A-Z][A-Z0-9.]*[A-Z0-9]\b", text)}  # "US", "G7", "U.S"
     return Text(lower, frozenset(words), frozenset(acronyms), frozenset(caps), frozenset(_stem(w) for w in words))
 
 

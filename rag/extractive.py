@@ -26,7 +26,7 @@ import numpy as np
 from rag.answering import ABSTAIN_TEXT, AnswerRequest
 from rag.config import Config
 from rag.entities import Entity
-from rag.evidence import Text, answer_values, conflicts, constraint_share, near_question, text_view
+from rag.evidence import Text, answer_values, conflicts, constraint_share, near_question, place_aliases, text_view
 from rag.lexical import terms
 from rag.question import NAME, PLACE, Question, analyse
 from rag.schema import Answer, Citation, Passage, ShortAnswer
@@ -206,6 +206,7 @@ class ExtractiveAnswerer:
         rows, vectors = snap.store.sentences(doc_order, query=request.query_vector)
         q_terms = [t for t in dict.fromkeys(terms(request.query)) if t not in _QUESTION_WORDS]
         weights = {t: snap.lexical.idf(t) for t in q_terms}
+        aliases = place_alias_terms(q_terms)
         total = sum(weights.values()) or 1.0
         focus = set(terms(question.focus)) if question.focus else set()
         model = self.model
@@ -213,7 +214,8 @@ class ExtractiveAnswerer:
         stories: dict[str, tuple[Text, set[str], set[str]]] = {}
         previous: tuple[str, float, str] = ("", 0.0, "")  # (doc id, lexical coverage, text) of the sentence before
         for row, vec in zip(rows, vectors):  # in document order
-            sentence_terms = terms(row.text)
+            # A place's other names count as the place ("Tokyo had offered" for "Japan offer").
+            sentence_terms = [aliases.get(t, t) for t in terms(row.text)]
             present = set(sentence_terms)
             lexical = sum(w for t, w in weights.items() if t in present) / total
             lead = previous[0] != row.doc_id
@@ -265,6 +267,17 @@ class ExtractiveAnswerer:
         return out
 
 
+def place_alias_terms(q_terms: list[str]) -> dict[str, str]:
+    """Term of another name of a place the question names → the question's term for it."""
+    out: dict[str, str] = {}
+    for t in q_terms:
+        for alias in place_aliases().get(t, ()):
+            for a in terms(alias):
+                if a != t:
+                    out.setdefault(a, t)
+    return out
+
+
 def _values_before(values: list[Entity], row: SentenceRow, focus: set[str]) -> list[Entity]:
     """Values followed within a few words by the noun asked about: "158 goals", "173 of the 299 votes"."""
     out = []
@@ -292,8 +305,8 @@ def unknown_names(q: Question, snap) -> list[str]:
     names are not paraphrased, so no passage can be about them."""
     missing = []
     for c in q.constraints:
-        if c.kind not in (NAME, PLACE) or c.label in ("NORP",):
-            continue
+        if c.kind not in (NAME, PLACE) or c.label in ("NORP",) or c.text.isupper():
+            continue  # nationalities are rephrased, acronyms spelt out
         stems = [t for w in c.words for t in terms(w)]
         if stems and not any(snap.lexical.known(s) or s in snap.metadata_terms for s in stems):
             missing.append(c.text)

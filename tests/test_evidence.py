@@ -80,6 +80,7 @@ def test_names_match_run_together_as_initials_and_by_surname():
     text = text_view("TimeWarner and the European Union agreed, Mr Blair said.")
     assert holds(Constraint("Time Warner", "name", ("time", "warner"), "ORG"), text)
     assert holds(Constraint("EU", "name", ("eu",), "ORG"), text)
+    assert holds(Constraint("G7", "name", ("g7",), "ORG"), text_view("Modi will attend the G7 summit."))
     assert holds(Constraint("Tony Blair", "name", ("tony", "blair"), "PERSON"), text)
     assert not holds(Constraint("Gordon Brown", "name", ("gordon", "brown"), "PERSON"), text)
 
