@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import sys
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,11 +34,27 @@ class Entity:
     label: str
 
 
+def import_spacy():
+    """spaCy, imported without torch when torch is not loaded yet: thinc imports torch whenever it
+    is installed (seconds of every start) only to offer PyTorch layers the English model never uses."""
+    if "thinc" in sys.modules or "torch" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # type: ignore[assignment]  # `import torch` raises ImportError meanwhile
+    try:
+        import spacy
+    finally:
+        if sys.modules.get("torch", False) is None:
+            del sys.modules["torch"]
+    return spacy
+
+
 @lru_cache(maxsize=1)
 def ner_pipeline():
     """spaCy with only its entity recogniser (it has its own tok2vec in the small model): the
     tagger, parser and lemmatizer would triple the cost and the index does not use them."""
-    import spacy
+    spacy = import_spacy()
 
     return spacy.load(SPACY_MODEL, exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"])
 
@@ -45,9 +62,7 @@ def ner_pipeline():
 @lru_cache(maxsize=1)
 def full_pipeline():
     """The whole pipeline (parse, entities, lemmas): for questions, a few milliseconds each."""
-    import spacy
-
-    return spacy.load(SPACY_MODEL)
+    return import_spacy().load(SPACY_MODEL)
 
 
 @lru_cache(maxsize=1)

@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.entities import NUMERIC_LABELS, Entity
-from rag.question import PLACE, VALUE, YEAR, Constraint, Question
+from rag.question import PLACE, VALUE, YEAR, Constraint, Question, currency_words
 
 _ALIASES_FILE = Path(__file__).parent / "data" / "place_aliases.json"
 _WORD = re.compile(r"[a-z0-9]+(?:[.'’][a-z0-9]+)*")
@@ -182,10 +182,12 @@ def answer_values(q: Question, sentence: str, offset: int, entities: list[Entity
     asked = _question_view(q.text)
     out = []
     for e in entities:
+        if e.label in ("CARDINAL", "QUANTITY") and "MONEY" in q.expects and _currency_follows(sentence, e.end - offset):
+            e = Entity(e.start, e.end, "MONEY")  # "12 million euros": the tagger read a number
         if e.label not in q.expects:
             continue
         text = sentence[e.start - offset : e.end - offset]
-        words = [w for w in _WORD.findall(text.lower()) if len(w) > 1]
+        words = [w for w in _WORD.findall(text.lower()) if len(w) > 1 or w.isdigit()]
         # Not new: every word is the question's own ("India" when asked about the Indian city).
         if not words or all(_word_holds(w, asked, loose=True) for w in words):
             continue
@@ -197,6 +199,7 @@ def answer_values(q: Question, sentence: str, offset: int, entities: list[Entity
 
 _LEFT = re.compile(r"(?:US\$|[A-Z]{0,2}[$£€¥₹])\s?$")
 _RIGHT = re.compile(r"^(?:m|bn|k|tn|\s?(?:million|billion|trillion)|%)\b|^%")
+_CURRENCY_AFTER = re.compile(r"^\s+(?:million\s+|billion\s+)?([a-z]+)", re.I)
 
 
 def _widen(e: Entity, sentence: str, offset: int) -> Entity:
@@ -209,7 +212,15 @@ def _widen(e: Entity, sentence: str, offset: int) -> Entity:
         start -= len(left.group(0))
     if right:
         end += len(right.group(0))
+    unit = _CURRENCY_AFTER.match(sentence[end : end + 24]) if e.label == "MONEY" else None
+    if unit and unit.group(1).lower() in currency_words():
+        end += len(unit.group(0))  # "12 million euros"
     return Entity(start + offset, end + offset, e.label)
+
+
+def _currency_follows(sentence: str, end: int) -> bool:
+    after = _WORD.findall(sentence[end : end + 24].lower())[:2]
+    return any(w in currency_words() for w in after)
 
 
 @lru_cache(maxsize=256)

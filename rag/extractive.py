@@ -25,7 +25,7 @@ import numpy as np
 
 from rag.answering import ABSTAIN_TEXT, AnswerRequest
 from rag.config import Config
-from rag.entities import Entity
+from rag.entities import Entity, import_spacy
 from rag.evidence import Text, answer_values, conflicts, constraint_share, near_question, place_aliases, text_view
 from rag.lexical import terms
 from rag.question import NAME, PLACE, Question, analyse
@@ -191,12 +191,18 @@ class ExtractiveAnswerer:
         answer.timings["answer"] = time.perf_counter() - t0
         return answer, question, candidates
 
-    def answering(self, candidates: list[Candidate]) -> list[Candidate]:
-        """The candidates that could answer on their own: eligible, within the join margin of the best."""
+    def answering(self, question: Question, candidates: list[Candidate]) -> list[Candidate]:
+        """The sentences that would answer on their own: among the best few eligible ones, those the
+        decision model accepts were each the best (the generative modes must rest on one of these)."""
         eligible = [c for c in candidates if c.eligible]
-        if not eligible:
-            return []
-        return [c for c in eligible if c.score >= eligible[0].score - self.model.join_margin]
+        rest = [c for c in candidates if not c.eligible]
+        out = []
+        # Only the sentences the extractive answer itself could have used (its best few).
+        for c in eligible[: self.config.max_answer_sentences]:
+            z = decision_features(question, [c, *(o for o in eligible if o is not c), *rest])
+            if z is not None and self.model.probability(z) >= self.model.abstain_below:
+                out.append(c)
+        return out
 
     def candidates(self, request: AnswerRequest, question: Question | None = None) -> list[Candidate]:
         """Sentences of the retrieved passages with their features and scores, eligible and best first."""
@@ -204,7 +210,7 @@ class ExtractiveAnswerer:
         snap = request.snapshot
         doc_order = list(dict.fromkeys(p.chunk.doc_id for p in request.passages))
         rows, vectors = snap.store.sentences(doc_order, query=request.query_vector)
-        q_terms = [t for t in dict.fromkeys(terms(request.query)) if t not in _QUESTION_WORDS]
+        q_terms = question_terms(request.query)
         weights = {t: snap.lexical.idf(t) for t in q_terms}
         aliases = place_alias_terms(q_terms)
         total = sum(weights.values()) or 1.0
@@ -265,6 +271,21 @@ class ExtractiveAnswerer:
             out.append(c)
         out.sort(key=lambda c: (not c.eligible, -c.score))
         return out
+
+
+def question_terms(query: str) -> list[str]:
+    """The query's content terms: without question words and without the function words spaCy
+    lists ("did", "does", "would" locate nothing, yet BM25's list keeps some of them)."""
+    words = " ".join(w for w in query.split() if w.strip("?,.!;:'\"").lower() not in stop_words())
+    return [t for t in dict.fromkeys(terms(words)) if t not in _QUESTION_WORDS]
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    import_spacy()  # (without torch)
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)
 
 
 def place_alias_terms(q_terms: list[str]) -> dict[str, str]:

@@ -92,7 +92,7 @@ class GenerativeAnswerer:
             return
         if self.client is None:
             self.warm_up()
-        run = _Run(self, request, t0, question, self.extractive.answering(candidates))
+        run = _Run(self, request, t0, question, self.extractive.answering(question, candidates))
         yield from run.generate()
         answer = run.result(fallback)
         answer.timings["answer"] = time.perf_counter() - t0

@@ -19,7 +19,7 @@ from pathlib import Path
 from rag.entities import NUMERIC_LABELS, full_pipeline
 
 _TYPES_FILE = Path(__file__).parent / "data" / "answer_types.json"
-PERSON_LIKE = frozenset({"PERSON", "ORG", "NORP"})
+PERSON_LIKE = frozenset({"PERSON", "ORG"})  # "who": a person, or a body (a band, a firm, a team)
 PLACE_LIKE = frozenset({"GPE", "LOC", "FAC", "ORG"})
 TIME_LIKE = frozenset({"DATE", "TIME"})
 NUMERIC = NUMERIC_LABELS
@@ -87,6 +87,11 @@ def _types_data() -> dict:
 @lru_cache(maxsize=1)
 def _money_verbs() -> frozenset[str]:
     return frozenset(_types_data()["_verbs"]["MONEY"])
+
+
+@lru_cache(maxsize=1)
+def currency_words() -> frozenset[str]:
+    return frozenset(_types_data()["_currencies"]["words"])
 
 
 @lru_cache(maxsize=1024)

@@ -181,8 +181,16 @@ def test_aggregate_says_n_a_when_nothing_was_refused():
 # -- RGB, configurations, report --------------------------------------------------------------
 def test_rgb_exact_match_requires_every_answer_entry():
     q = GoldItem(id="r", question="?", answer="Norway", facts=[["Norway"]], doc_ids=["p"])
-    assert rgb.extra_score(q, out("Norway won the most medals.")) == {"exact_match": 1.0}
-    assert rgb.extra_score(q, out("Norway won.", abstained=True)) == {"exact_match": 0.0}
+    assert rgb.extra_score(q, out("Norway won the most medals."))["exact_match"] == 1.0
+    assert rgb.extra_score(q, out("Norway won.", abstained=True))["exact_match"] == 0.0
+
+
+def test_rgb_exact_match_is_scored_on_the_short_answer_when_there_is_one():
+    q = GoldItem(id="r", question="?", answer="Norway", facts=[["Norway"]], doc_ids=["p"])
+    right = SystemOutput(text="Norway and Sweden won medals [1].", abstained=False, short="Norway")
+    wrong = SystemOutput(text="Norway and Sweden won medals [1].", abstained=False, short="Sweden")
+    assert rgb.extra_score(q, right) == {"exact_match": 1.0, "short_exact": 1.0, "short_given": 1.0}
+    assert rgb.extra_score(q, wrong) == {"exact_match": 0.0, "short_exact": 0.0, "short_given": 1.0}
 
 
 def test_rgb_load_turns_answers_into_required_facts(tmp_path):

@@ -130,3 +130,13 @@ def test_tagger_caches_by_text(tmp_path):
     again = EntityTagger(tmp_path / "entities.sqlite")
     assert again.tag(["Tony Blair visited Paris on Monday."])[0] == first
     assert again._cached([]) == {}
+
+
+def test_an_amount_in_a_currency_the_tagger_misses_is_money_and_one_digit_figures_count():
+    sentence = "The expansion will cost 12 million euros and open in 2031."
+    q = analyse("How much will the expansion cost?")
+    values = answer_values(q, sentence, 0, _tag(sentence))
+    assert [sentence[v.start : v.end] for v in values] == ["12 million euros"]
+    share = "Japan will raise defence spending to 2% of GDP in 2027."
+    q_share = analyse("What share of GDP will Japan spend on defence?")
+    assert [share[v.start : v.end] for v in answer_values(q_share, share, 0, _tag(share))] == ["2%"]
