@@ -184,6 +184,8 @@ def answer_values(q: Question, sentence: str, offset: int, entities: list[Entity
     for e in entities:
         if e.label in ("CARDINAL", "QUANTITY") and "MONEY" in q.expects and _currency_follows(sentence, e.end - offset):
             e = Entity(e.start, e.end, "MONEY")  # "12 million euros": the tagger read a number
+        if e.label != "PERCENT" and _PERCENT.search(sentence[e.start - offset : e.end - offset + 9]):
+            e = Entity(e.start, e.end, "PERCENT")  # "Ninety per cent" comes out as MONEY or CARDINAL
         if e.label not in q.expects:
             continue
         text = sentence[e.start - offset : e.end - offset]
@@ -197,6 +199,7 @@ def answer_values(q: Question, sentence: str, offset: int, entities: list[Entity
     return out
 
 
+_PERCENT = re.compile(r"^[\w\s.,-]*?\b(?:per ?cent|percent)\b|%$", re.I)
 _LEFT = re.compile(r"(?:US\$|[A-Z]{0,2}[$£€¥₹])\s?$")
 _RIGHT = re.compile(r"^(?:m|bn|k|tn|\s?(?:million|billion|trillion)|%)\b|^%")
 _CURRENCY_AFTER = re.compile(r"^\s+(?:million\s+|billion\s+)?([a-z]+)", re.I)

@@ -35,6 +35,8 @@ from rag.store import SentenceRow
 MODEL_FILE = Path(__file__).parent / "data" / "answer_model.json"
 # Sentences shorter than this many words are headings or fragments, never an answer.
 MIN_WORDS = 6
+# How many of the question's rarest known terms the rare_terms feature looks for.
+RARE_TERMS = 3
 # Words after a value in which the noun asked about must stand ("173 of the 299 votes").
 FOCUS_WINDOW = 5
 # Words that only make a question a question; they locate nothing in the articles.
@@ -46,7 +48,7 @@ _QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "wh
 # names are in it and in its story.
 FEATURES = ("dense", "lexical", "order", "rank", "typed", "typed_near", "open", "cons_sentence", "cons_story",
             "story_lexical", "title_lexical", "lead", "focus_in_sentence", "value_by_focus", "prev_lexical", "conflict",
-            "cons_context")
+            "cons_context", "rare_terms")
 # Per question, from its best sentence and the runner-up: does the best one answer?
 DECISION_FEATURES = ("score", "margin", "dense", "lexical", "untyped", "typed_near", "value_by_focus", "open", "strict",
                      "cons_sentence", "story_lexical", "soft_in_story", "eligible_share", "conflict",
@@ -213,6 +215,8 @@ class ExtractiveAnswerer:
         q_terms = question_terms(request.query)
         weights = {t: snap.lexical.idf(t) for t in q_terms}
         aliases = place_alias_terms(q_terms)
+        # The question's most specific words the corpus knows (words it never uses are paraphrases).
+        rare = set(sorted((t for t in q_terms if snap.lexical.known(t)), key=lambda t: -weights[t])[:RARE_TERMS])
         total = sum(weights.values()) or 1.0
         focus = set(terms(question.focus)) if question.focus else set()
         model = self.model
@@ -263,6 +267,7 @@ class ExtractiveAnswerer:
                 prev_lexical,
                 float(conflict),
                 cons_context,
+                len(rare & present) / len(rare) if rare else 1.0,
             ], dtype=np.float32)
             eligible = (bool(values) or not question.strict) and cons_story == 1.0
             ordered = by_focus + [v for v in near if v not in by_focus] + [v for v in values if v not in near and v not in by_focus]

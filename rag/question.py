@@ -36,6 +36,7 @@ _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)s?\b")
 # Nouns that only say "a name of": "what is the name of the company" asks about the company.
 _GENERIC_HEADS = {"name", "title", "identity", "kind", "type", "sort"}
 _WH = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
+_TIME_ADJECTIVES = {"long", "old", "soon", "often", "late", "early", "recently", "young"}
 _EXACT = {"exact", "exactly", "precise", "precisely", "specific", "calendar"}  # adverbs that ask for precision
 
 
@@ -113,7 +114,8 @@ def _type_lexicon() -> dict[str, frozenset[str]]:
         if label.startswith("_"):
             continue  # notes and verbs
         for noun in nouns:
-            out.setdefault(noun, set()).add(label)
+            # A plain figure ("level", "number", "total") may be a count, a share, an amount or a measure.
+            out.setdefault(noun, set()).update(NUMERIC if label == "CARDINAL" else {label})
     return {k: frozenset(v) for k, v in out.items()}
 
 
@@ -209,7 +211,8 @@ def _expected(wh: str, wh_tok, focus, describe) -> frozenset[str]:
                 return frozenset({measured})
             return (noun_types & NUMERIC) or frozenset({"MONEY", "PERCENT", "QUANTITY"})
         if nxt.pos_ in ("ADJ", "ADV") and nxt.lower_ not in ("come",):
-            return MEASURE  # how far / long / old / big / often
+            # how far / big / large: a measure; how long / old / soon / often: a measure or a time.
+            return MEASURE if nxt.lower_ in _TIME_ADJECTIVES else NUMERIC
         return frozenset()  # how (manner): any sentence
     if wh in ("which", "what") and focus is not None:
         return types_for_noun(focus.lemma_, describe) or types_for_noun(focus.lower_, describe)
