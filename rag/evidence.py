@@ -240,16 +240,17 @@ def _specific(date: str, at: int) -> bool:
 
 
 def near_question(q: Question, sentence: str, offset: int, values: list[Entity], question_terms: set[str], terms) -> list[Entity]:
-    """The values standing within NEAR_WORDS words of a word the question uses."""
+    """The values standing within NEAR_WORDS words of a word the question uses, nearest first."""
     tokens = [(m.start() + offset, m.group(0)) for m in _WORD.finditer(sentence.lower())]
     anchors = [i for i, (_, w) in enumerate(tokens) if set(terms(w)) & question_terms]
     if not anchors:
         return []
     positions = [p for p, _ in tokens]
-    out = []
+    near = []
     for v in values:
         i = bisect_left(positions, v.start)
         j = bisect_left(positions, v.end)
-        if any(min(abs(a - i), abs(a - j)) <= NEAR_WORDS for a in anchors):
-            out.append(v)
-    return out
+        distance = min(min(abs(a - i), abs(a - j)) for a in anchors)
+        if distance <= NEAR_WORDS:
+            near.append((distance, v))
+    return [v for _, v in sorted(near, key=lambda dv: dv[0])]  # nearest first: the short answer

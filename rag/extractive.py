@@ -48,7 +48,7 @@ _QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "wh
 # names are in it and in its story.
 FEATURES = ("dense", "lexical", "order", "rank", "typed", "typed_near", "open", "cons_sentence", "cons_story",
             "story_lexical", "title_lexical", "lead", "focus_in_sentence", "value_by_focus", "prev_lexical", "conflict",
-            "cons_context", "rare_terms")
+            "cons_context", "rare_terms", "typed_primary")
 # Per question, from its best sentence and the runner-up: does the best one answer?
 DECISION_FEATURES = ("score", "margin", "dense", "lexical", "untyped", "typed_near", "value_by_focus", "open", "strict",
                      "cons_sentence", "story_lexical", "soft_in_story", "eligible_share", "conflict",
@@ -268,9 +268,12 @@ class ExtractiveAnswerer:
                 float(conflict),
                 cons_context,
                 len(rare & present) / len(rare) if rare else 1.0,
+                float(any(v.label == question.primary for v in values)),
             ], dtype=np.float32)
             eligible = (bool(values) or not question.strict) and cons_story == 1.0
             ordered = by_focus + [v for v in near if v not in by_focus] + [v for v in values if v not in near and v not in by_focus]
+            if question.primary:  # a person before an organisation for "who"
+                ordered.sort(key=lambda v: v.label != question.primary)
             c = Candidate(row, passage, vec, x, present, ordered, eligible, constraint_share(question.constraints, story))
             c.score = model.score(x)
             out.append(c)

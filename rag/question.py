@@ -67,6 +67,12 @@ class Question:
     exact: bool = False  # asks for a date as such ("which date", "when exactly"): "earlier this month" does not do
 
     @property
+    def primary(self) -> str:
+        """The most likely type of the answer: a person for "who", a country or city for "where",
+        a date for "when"; "" when no type stands out."""
+        return {"who": "PERSON", "whom": "PERSON", "whose": "PERSON", "where": "GPE", "when": "DATE"}.get(self.wh, "")
+
+    @property
     def numeric(self) -> bool:
         return bool(self.expects) and self.expects <= MEASURE
 
