@@ -12,7 +12,7 @@ WHEELS := .cache/wheels
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
-.PHONY: setup run test lint index eval bench clean smollm2
+.PHONY: setup run test lint index eval bench fit clean smollm2
 
 setup: $(STAMP)
 
@@ -52,6 +52,10 @@ eval: setup
 
 bench: setup
 	$(PY) -m rag.bench --quick
+
+# Refit the answer step's weights on the dev questions (writes rag/data/answer_model.json).
+fit: setup
+	$(PY) scripts/fit_answer_model.py
 
 clean:
 	rm -rf $(VENV) index/gen-* index/CURRENT tests/artifacts .cache
