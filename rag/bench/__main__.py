@@ -290,6 +290,8 @@ def rows(res: dict) -> list[tuple[str, Any, Any, str]]:
         ("chunk docs/s", rate(docs, st.get("chunk", 0)), rate(base_ing.get("documents", 0), bst.get("chunk")), ""),
         ("chunks/s (chunking)", rate(ing["chunks"], st.get("chunk", 0)), rate(base_ing.get("chunks", 0), bst.get("chunk")), ""),
         ("sentence split docs/s", rate(docs, st.get("sentences", 0)), None, "ours only"),
+        ("entity tagging docs/s", rate(docs, st.get("annotate", 0)), None,
+         f"ours only (spaCy NER, {st.get('annotate', 0):.1f} s; cached by text)"),
         ("embed docs/s" + (" (cache)" if cached else ""), rate(docs, st.get("embed", 0)), rate(base_ing.get("documents", 0), bst.get("embed")),
          f"model ran on {ing.get('embedded_by_model')} / {base_ing.get('embedded_by_model')} texts"),
         ("write docs/s", rate(docs, st.get("write", 0)), rate(base_ing.get("documents", 0), bst.get("write")), "Chroma + tables"),
