@@ -195,6 +195,8 @@ def answer_values(q: Question, sentence: str, offset: int, entities: list[Entity
             continue
         if q.exact and e.label in ("DATE", "TIME") and not _specific(text, e.start - offset):
             continue
+        if q.exact and e.label in NUMERIC_LABELS and not any(ch.isdigit() for ch in text):
+            continue  # "billions of dollars" is no exact total
         out.append(_widen(e, sentence, offset) if e.label in NUMERIC_LABELS else e)
     return out
 

@@ -35,6 +35,8 @@ from rag.store import SentenceRow
 MODEL_FILE = Path(__file__).parent / "data" / "answer_model.json"
 # Sentences shorter than this many words are headings or fragments, never an answer.
 MIN_WORDS = 6
+# Eligible sentences whose values vote for the short answer.
+VOTERS = 8
 # How many of the question's rarest known terms the rare_terms feature looks for.
 RARE_TERMS = 3
 # Words after a value in which the noun asked about must stand ("173 of the 299 votes").
@@ -188,7 +190,8 @@ class ExtractiveAnswerer:
                 continue  # the same fact from another article: state it once, from the best source
             chosen.append(c)
         answer.text, answer.citations = compose(chosen, snap)
-        answer.short = short_answer(best, question, answer.citations, snap)
+        picked = pick_short(chosen, eligible[:VOTERS])
+        answer.short = short_answer(picked, answer.citations, snap) if picked else None
         answer.abstained = False
         answer.timings["answer"] = time.perf_counter() - t0
         return answer, question, candidates
@@ -402,17 +405,36 @@ def compose(chosen: list[Candidate], snap) -> tuple[str, list[Citation]]:
     return " ".join(parts), citations
 
 
-def short_answer(best: Candidate, q: Question, citations: list[Citation], snap) -> ShortAnswer | None:
-    """The value the question asks for, as it stands in the best sentence ("26", "April 22",
-    "Robert Sillerman"): the typed value nearest the question's words, with its offsets."""
-    if not best.values:
+def pick_short(chosen: list[Candidate], voters: list[Candidate]) -> tuple[Candidate, Entity] | None:
+    """The value the question asks for, from one of the answer's sentences. When they hold several
+    values of the type, the one the other well-ranked sentences repeat wins (news repeats the
+    answer: the winner is named in many reports, the runner-up in one); ties go to the best
+    sentence and to the value nearest the question's words."""
+    if not chosen[0].values:
         return None
-    value = best.values[0]
-    doc = snap.documents.get(best.row.doc_id)
-    text = best.row.text[value.start - best.row.start : value.end - best.row.start]
-    n = next((c.n for c in citations if c.doc_id == best.row.doc_id and c.start == best.row.start), 1)
-    return ShortAnswer(text=text, doc_id=best.row.doc_id, start=value.start, end=value.end, label=value.label,
+    best_score = chosen[0].score
+    votes: dict[str, float] = {}
+    for c in voters:
+        weight = math.exp(c.score - best_score)  # the ranker's scores are log-odds
+        for key in {_value_key(c, v) for v in c.values}:
+            votes[key] = votes.get(key, 0.0) + weight
+    options = [(c, v, rank, i) for rank, c in enumerate(chosen) for i, v in enumerate(c.values)]
+    c, v, _, _ = max(options, key=lambda o: (votes.get(_value_key(o[0], o[1]), 0.0), -o[2], -o[3]))
+    return c, v
+
+
+def short_answer(picked: tuple[Candidate, Entity], citations: list[Citation], snap) -> ShortAnswer:
+    """The picked value as a span of its cited sentence ("26", "April 22", "Robert Sillerman")."""
+    c, value = picked
+    doc = snap.documents.get(c.row.doc_id)
+    text = c.row.text[value.start - c.row.start : value.end - c.row.start]
+    n = next((x.n for x in citations if x.doc_id == c.row.doc_id and x.start == c.row.start), 1)
+    return ShortAnswer(text=text, doc_id=c.row.doc_id, start=value.start, end=value.end, label=value.label,
                        citation=n, source=doc.source if doc else "")
+
+
+def _value_key(c: Candidate, v: Entity) -> str:
+    return " ".join(c.row.text[v.start - c.row.start : v.end - c.row.start].lower().split())
 
 
 __all__ = ["ExtractiveAnswerer", "Candidate", "FEATURES"]

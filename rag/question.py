@@ -64,7 +64,7 @@ class Question:
     expects: frozenset[str]  # entity labels that can answer; empty: any sentence may
     constraints: tuple[Constraint, ...]
     words: frozenset[str]  # lower-case words of the question: a value it already states is not an answer
-    exact: bool = False  # asks for a date as such ("which date", "when exactly"): "earlier this month" does not do
+    exact: bool = False  # asks for a precise value ("which date", "the exact total"): "earlier this month" or "billions" does not do
 
     @property
     def primary(self) -> str:
@@ -154,8 +154,8 @@ def analyse(text: str, describe=None) -> Question:
     wh = wh_tok.lower_ if wh_tok is not None else ""
     focus = _focus_noun(doc, wh_tok) if wh_tok is not None else None
     expects = _expected(wh, wh_tok, focus, describe)
-    exact = bool(expects & TIME_LIKE) and (
-        (focus is not None and focus.lemma_.lower() in ("date", "day")) or any(t.lower_ in _EXACT for t in doc))
+    exact = bool(expects) and (any(t.lower_ in _EXACT for t in doc) or (
+        bool(expects & TIME_LIKE) and focus is not None and focus.lemma_.lower() in ("date", "day")))
     return Question(text, wh, focus.lemma_.lower() if focus is not None else "", expects,
                     tuple(_constraints(doc, focus)), words, exact)
 
@@ -165,10 +165,13 @@ def _focus_noun(doc, wh):
     jobs", "what was the price": its head noun, or the subject/attribute of "be"."""
     if wh.lower_ in ("which", "what", "whose"):
         if wh.dep_ in ("det", "attr") and wh.head.pos_ in ("NOUN", "PROPN") and wh.head.i > wh.i:
-            return _specific(wh.head)
-        nxt = doc[wh.i + 1] if wh.i + 1 < len(doc) else None
-        if nxt is not None and nxt.pos_ == "NOUN":
-            return _specific(nxt)
+            return _specific(_head_noun(wh.head))
+        # "which exact dates", "what annual budget": the first noun after a few modifiers.
+        for t in doc[wh.i + 1 : wh.i + 4]:
+            if t.pos_ == "NOUN":
+                return _specific(_head_noun(t))
+            if t.pos_ not in ("ADJ", "ADV", "NOUN", "PROPN"):
+                break
         head = wh.head
         if head.lemma_ == "be" or head.pos_ == "AUX":
             for child in head.children:
@@ -182,6 +185,13 @@ def _focus_noun(doc, wh):
                 noun = doc[nxt.i + 1]
             return noun
     return None
+
+
+def _head_noun(noun):
+    """"calendar" in "which calendar date" modifies "date": the head is what is asked about."""
+    while noun.dep_ == "compound" and noun.head.pos_ in ("NOUN", "PROPN") and noun.head.i > noun.i:
+        noun = noun.head
+    return noun
 
 
 def _specific(noun):
