@@ -198,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     margin = max(precise, key=lambda m: (margin_scores[m]["fact_recall"], -m))
     chosen = margin_scores[margin]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "rag", "eval", "scripts"],
+                           cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit += "+uncommitted changes" if dirty and dirty != " M rag/data/answer_model.json" else ""
     import sklearn
 
     result = {
