@@ -8,9 +8,11 @@ a "Related articles" section is split into separate stories so that citations na
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 # Bump when cleaning output changes: indexes built by an older cleaner are rebuilt.
 CLEANER_VERSION = 3
@@ -22,27 +24,26 @@ _SHORT_LINE_COST = 3
 _REPEATED_KEEP_MIN_WORDS = 20
 _RELATED_MIN_WORDS = 50  # a repeated line this long is a real (duplicated) paragraph
 
-_RELATED_MARKER = re.compile(
-    r"^\s*(related (articles|stories|news|posts|reads?)|more (stories|articles|news)|"
-    r"you may also like|recommended( for you)?|read next|also read)\s*:?\s*$",
-    re.I,
-)
-_BOILERPLATE_WORDS = re.compile(
-    r"\b(whatsapp|telegram|subscribe|subscription|newsletter|advertisement|sponsored|share|"
-    r"follow us|comments?|sign (up|in)|log ?in|download|click here|read more|cookie|"
-    r"hashtags|all rights reserved|copyright|enquiry|call us|scroll to continue|avatar)\b",
-    re.I,
-)
+_DEBRIS = json.loads((Path(__file__).parent / "data" / "web_debris.json").read_text(encoding="utf-8"))
+
+
+def _alternatives(phrases: list[str]) -> str:
+    """A regex alternation of phrases, longest first, spaces matching any run of spaces."""
+    return "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in sorted(phrases, key=len, reverse=True))
+
+
+_RELATED_MARKER = re.compile(rf"^\s*({_alternatives(_DEBRIS['related_headings'])})\s*:?\s*$", re.I)
+_BOILERPLATE_WORDS = re.compile(rf"\b({_alternatives(_DEBRIS['boilerplate_words'])})\b", re.I)
 # Debris inside a line of prose. Each pattern sits between sentences, never inside one.
 _INLINE_DEBRIS = [
     # "…to Biarritz. Advertisement 'Glad to…'" → drop the ad label between sentences.
-    re.compile(r"(?:(?<=[.!?’'\"”…])|^)\s*Advertisement(?:\s*·\s*Scroll to continue)?(?=\s+[A-Z‘'\"“]|\s*$)"),
-    # "Photo: TNS India has…" → a photo credit is one agency-like token (upper case or known name).
+    re.compile(rf"(?:(?<=[.!?’'\"”…])|^)\s*(?:{_alternatives(_DEBRIS['ad_labels'])})(?=\s+[A-Z‘'\"“]|\s*$)"),
+    # "Photo: TNS India has…" → a photo credit is one agency-like token (upper case or a known agency).
     re.compile(
         r"(?:(?<=[.!?’'\"”])|^)\s*(?:Photo|Image|Picture)(?: credit)?:\s*"
-        r"(?:[A-Z]{2,}(?:/[A-Z][\w]+)?|Reuters|Getty Images|Bloomberg|Xinhua|Handout)(?=\s+[A-Z])"
+        rf"(?:[A-Z]{{2,}}(?:/[A-Z][\w]+)?|{_alternatives(_DEBRIS['photo_agencies'])})(?=\s+[A-Z])"
     ),
-    re.compile(r"\s*\((?:Courtesy|Photo|Image|Source|File photo)\s*:[^)]*\)"),
+    re.compile(rf"\s*\((?:{_alternatives(_DEBRIS['caption_prefixes'])})\s*:[^)]*\)"),
 ]
 _MONTHS = (
     "January|February|March|April|May|June|July|August|September|October|November|December|"
