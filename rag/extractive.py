@@ -33,11 +33,13 @@ from rag.schema import Answer, Citation, Passage, ShortAnswer
 from rag.store import SentenceRow
 
 MODEL_FILE = Path(__file__).parent / "data" / "answer_model.json"
-# Sentences shorter than this many words are headings or fragments, never an answer.
+# Hand-set, not fitted (the fit weighs the features these shape; see rag/data/answer_model.json):
+# Sentences shorter than this many words are headings or fragments, never an answer (since 2026-11).
 MIN_WORDS = 6
-# Eligible sentences whose values vote for the short answer.
+# Eligible sentences whose values vote for the short answer (= the passages retrieved, top_k).
 VOTERS = 8
-# How many of the question's rarest known terms the rare_terms feature looks for.
+# How many of the question's rarest known terms the rare_terms feature looks for (the earlier
+# answer step's FOCUS_TERMS, set on eval/dev_qa.jsonl 2026-11-23).
 RARE_TERMS = 3
 # Words after a value in which the noun asked about must stand ("173 of the 299 votes").
 FOCUS_WINDOW = 5
