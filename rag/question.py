@@ -231,7 +231,17 @@ def _expected(wh: str, wh_tok, focus, describe) -> frozenset[str]:
             return MEASURE if nxt.lower_ in _TIME_ADJECTIVES else NUMERIC
         return frozenset()  # how (manner): any sentence
     if wh in ("which", "what") and focus is not None:
-        return types_for_noun(focus.lemma_, describe) or types_for_noun(focus.lower_, describe)
+        types = types_for_noun(focus.lemma_, describe) or types_for_noun(focus.lower_, describe)
+        if len(types & NUMERIC) > 1:
+            # "the dollar total", "the percentage rise": a modifier that names a unit picks the figure.
+            for mod in (c for c in focus.children if c.dep_ in ("compound", "nmod", "amod")):
+                unit = measure_label(mod.lower_)
+                if unit in types and unit != "CARDINAL":
+                    return frozenset({unit})
+                named = types_for_noun(mod.lemma_) & types
+                if len(named) == 1:  # "the percentage rise"
+                    return named
+        return types
     if wh == "what" and wh_tok.head.lemma_.lower() in _money_verbs() and wh_tok.dep_ in ("dobj", "attr", "npadvmod"):
         return frozenset({"MONEY"})  # "what will it cost", "what did they pay"
     return frozenset()

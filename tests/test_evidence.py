@@ -140,3 +140,9 @@ def test_an_amount_in_a_currency_the_tagger_misses_is_money_and_one_digit_figure
     share = "Japan will raise defence spending to 2% of GDP in 2027."
     q_share = analyse("What share of GDP will Japan spend on defence?")
     assert [share[v.start : v.end] for v in answer_values(q_share, share, 0, _tag(share))] == ["2%"]
+
+
+def test_a_unit_modifier_narrows_a_plain_figure():
+    assert analyse("What was the exact dollar total of the projects?").expects == {"MONEY"}
+    assert analyse("What was the percentage rise in sales?").expects == {"PERCENT"}
+    assert len(analyse("What spending target has Japan set?").expects) > 1  # no unit named: any figure
