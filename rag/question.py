@@ -2,8 +2,8 @@
 
 - The expected answer: the entity types that can answer it. "who" asks for a person or an
   organisation, "how many" for a count, "which company" for an organisation: the wh-word and the
-  noun it governs, looked up in `rag/data/answer_types.json` (general vocabulary), else matched
-  by meaning to spaCy's own description of each type.
+  noun it governs, looked up in `rag/data/answer_types.json` (general vocabulary); an unlisted
+  agent noun ("collector") asks for a person or a body; units come from the tagger itself.
 - The constraints: the names, places, years and figures the question itself uses. Evidence about
   another country, company or year does not answer it (see rag/evidence.py).
 """
@@ -129,22 +129,19 @@ def _type_lexicon() -> dict[str, frozenset[str]]:
 _AGENT_NOUN = re.compile(r"\w{3,}(?:er|or|ist|ian|ant|ent)$")
 
 
-def types_for_noun(noun: str, describe=None) -> frozenset[str]:
-    """Entity labels a noun names: the lexicon, else an agent noun's, else `describe(noun)`, else none."""
+def types_for_noun(noun: str) -> frozenset[str]:
+    """Entity labels a noun names: the lexicon's, else an agent noun's, else none."""
     noun = noun.lower()
     found = _type_lexicon().get(noun) or (_type_lexicon().get(noun[:-1]) if noun.endswith("s") else None)
     if found:
         return found
     if _AGENT_NOUN.fullmatch(noun.removesuffix("s")):
         return frozenset({"PERSON", "ORG"})
-    return describe(noun) if describe else frozenset()
+    return frozenset()
 
 
-def analyse(text: str, describe=None) -> Question:
+def analyse(text: str) -> Question:
     """Parse `text` (a question) into what it expects and what it names.
-
-    `describe` maps a noun the lexicon lacks to entity labels (the answerer passes one that
-    compares the noun's embedding with spaCy's descriptions of the labels).
     """
     doc = full_pipeline()(text)
     words = frozenset(t.lower_ for t in doc if not t.is_punct)
@@ -153,7 +150,7 @@ def analyse(text: str, describe=None) -> Question:
         wh_tok = next((t for t in doc if t.lower_ in _WH), None)
     wh = wh_tok.lower_ if wh_tok is not None else ""
     focus = _focus_noun(doc, wh_tok) if wh_tok is not None else None
-    expects = _expected(wh, wh_tok, focus, describe)
+    expects = _expected(wh, wh_tok, focus)
     exact = bool(expects) and (any(t.lower_ in _EXACT for t in doc) or (
         bool(expects & TIME_LIKE) and focus is not None and focus.lemma_.lower() in ("date", "day")))
     return Question(text, wh, focus.lemma_.lower() if focus is not None else "", expects,
@@ -203,7 +200,7 @@ def _specific(noun):
     return noun
 
 
-def _expected(wh: str, wh_tok, focus, describe) -> frozenset[str]:
+def _expected(wh: str, wh_tok, focus) -> frozenset[str]:
     if wh in ("who", "whom"):
         return PERSON_LIKE
     if wh == "whose":
@@ -216,7 +213,7 @@ def _expected(wh: str, wh_tok, focus, describe) -> frozenset[str]:
         nxt = wh_tok.nbor(1) if wh_tok.i + 1 < len(wh_tok.doc) else None
         if nxt is None:
             return frozenset()
-        noun_types = types_for_noun(focus.lemma_, describe) if focus is not None else frozenset()
+        noun_types = types_for_noun(focus.lemma_) if focus is not None else frozenset()
         measured = measure_label(focus.lower_) if focus is not None else "CARDINAL"
         if nxt.lower_ == "many":
             # A count ("how many jobs": 2,850), or a measure in the unit named ("how many metres").
@@ -231,7 +228,7 @@ def _expected(wh: str, wh_tok, focus, describe) -> frozenset[str]:
             return MEASURE if nxt.lower_ in _TIME_ADJECTIVES else NUMERIC
         return frozenset()  # how (manner): any sentence
     if wh in ("which", "what") and focus is not None:
-        types = types_for_noun(focus.lemma_, describe) or types_for_noun(focus.lower_, describe)
+        types = types_for_noun(focus.lemma_) or types_for_noun(focus.lower_)
         if len(types & NUMERIC) > 1:
             # "the dollar total", "the percentage rise": a modifier that names a unit picks the figure.
             for mod in (c for c in focus.children if c.dep_ in ("compound", "nmod", "amod")):
