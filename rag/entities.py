@@ -25,6 +25,8 @@ CACHE_FILE = "entity-cache.sqlite"
 KEPT_LABELS = frozenset({"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART",
                          "LAW", "DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "CARDINAL"})
 NUMERIC_LABELS = frozenset({"PERCENT", "MONEY", "QUANTITY", "CARDINAL"})
+# One question parse at a time (full_pipeline): the web app answers questions in several threads.
+NLP_LOCK = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class EntityTagger:
         if todo:
             nlp = ner_pipeline()
             fresh = {}
+            # (no lock: index updates run one at a time, and questions use the other pipeline)
             for i, doc in zip(todo, nlp.pipe((texts[i] for i in todo), batch_size=16)):
                 fresh[keys[i]] = [Entity(e.start_char, e.end_char, e.label_) for e in doc.ents if e.label_ in KEPT_LABELS]
             self._store(fresh)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from rag.entities import NUMERIC_LABELS, full_pipeline
+from rag.entities import NLP_LOCK, NUMERIC_LABELS, full_pipeline
 
 _TYPES_FILE = Path(__file__).parent / "data" / "answer_types.json"
 PERSON_LIKE = frozenset({"PERSON", "ORG"})  # "who": a person, or a body (a band, a firm, a team)
@@ -106,7 +106,8 @@ def measure_label(noun: str) -> str:
     """The entity type of "12 <noun>" as the tagger reads it: QUANTITY for "metres", DATE for
     "years", MONEY for "dollars", CARDINAL for a counted thing ("jobs", "votes"). The model's own
     knowledge of units, so no list of units is needed."""
-    doc = full_pipeline()(f"They said 12 {noun} were involved.")
+    with NLP_LOCK:
+        doc = full_pipeline()(f"They said 12 {noun} were involved.")
     for e in doc.ents:
         if e.text.startswith("12") and e.text.endswith(noun):
             return e.label_
@@ -140,10 +141,12 @@ def types_for_noun(noun: str) -> frozenset[str]:
     return frozenset()
 
 
+@lru_cache(maxsize=2048)
 def analyse(text: str) -> Question:
     """Parse `text` (a question) into what it expects and what it names.
     """
-    doc = full_pipeline()(text)
+    with NLP_LOCK:  # spaCy does not promise that one pipeline can parse in two threads at once
+        doc = full_pipeline()(text)
     words = frozenset(t.lower_ for t in doc if not t.is_punct)
     wh_tok = next((t for t in doc if t.lower_ in _WH and t.tag_ in {"WDT", "WP", "WP$", "WRB"}), None)
     if wh_tok is None:
