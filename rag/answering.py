@@ -43,7 +43,7 @@ def make_answerer(config, embedder) -> Answerer:
     from rag.extractive import ExtractiveAnswerer
 
     if config.answer_mode == "extractive":
-        return ExtractiveAnswerer(config)
+        return ExtractiveAnswerer(config, embed=embedder.embed_query)
     if config.answer_mode in ("local", "openai"):
         from rag.generative import GenerativeAnswerer
 

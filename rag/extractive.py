@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -52,11 +52,11 @@ _QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "wh
 # names are in it and in its story.
 FEATURES = ("dense", "lexical", "order", "rank", "typed", "typed_near", "open", "cons_sentence", "cons_story",
             "story_lexical", "title_lexical", "lead", "focus_in_sentence", "value_by_focus", "prev_lexical", "conflict",
-            "cons_context", "rare_terms", "typed_primary")
+            "cons_context", "rare_terms", "typed_primary", "count_match")
 # Per question, from its best sentence and the runner-up: does the best one answer?
 DECISION_FEATURES = ("score", "margin", "dense", "lexical", "untyped", "typed_near", "value_by_focus", "open", "strict",
                      "cons_sentence", "story_lexical", "soft_in_story", "eligible_share", "conflict",
-                     "cons_context")
+                     "cons_context", "count_match")
 
 
 @dataclass(frozen=True)
@@ -115,15 +115,19 @@ def decision_features(question: Question, ranked: list[Candidate]) -> np.ndarray
     return np.array([best.score, best.score - runner, f("dense"), f("lexical"), untyped, f("typed_near"),
                      f("value_by_focus"), f("open"), float(question.strict), f("cons_sentence"), f("story_lexical"),
                      best.soft_in_story, len(eligible) / max(1, len(ranked)), f("conflict"),
-                     f("cons_context")], dtype=np.float32)
+                     f("cons_context"), f("count_match")], dtype=np.float32)
 
 
 class ExtractiveAnswerer:
     name = "extractive"
 
-    def __init__(self, config: Config, model: AnswerModel | None = None) -> None:
+    def __init__(self, config: Config, model: AnswerModel | None = None,
+                 embed: Callable[[str], np.ndarray] | None = None) -> None:
         self.config = config
         self._model = model
+        # The embedding model's query encoder (cached per text): compares the noun a question
+        # counts with the noun a number in the sentence counts ("jets" / "tourists").
+        self.embed = embed
 
     @property
     def model(self) -> AnswerModel:
@@ -211,6 +215,18 @@ class ExtractiveAnswerer:
                 out.append(c)
         return out
 
+    def _count_match(self, q: Question, row: SentenceRow, values: list[Entity]) -> float:
+        """For "how many <noun>": how close in meaning the noun after the best-matching count is to
+        the noun asked about ("26 tourists" for "holidaymakers" is close, for "fighter jets" not).
+        1.0 when the question counts nothing named, or no embedder is at hand."""
+        if q.expects != {"CARDINAL"} or not q.focus or self.embed is None:
+            return 1.0
+        nouns = [w for v in values if (w := _noun_after(row.text[v.end - row.start :]))]
+        if not nouns:
+            return 0.0
+        asked = self.embed(q.focus)
+        return max(float(self.embed(n) @ asked) for n in nouns)
+
     def candidates(self, request: AnswerRequest, question: Question | None = None) -> list[Candidate]:
         """Sentences of the retrieved passages with their features and scores, eligible and best first."""
         question = question or self.analyse(request)
@@ -274,6 +290,7 @@ class ExtractiveAnswerer:
                 cons_context,
                 len(rare & present) / len(rare) if rare else 1.0,
                 float(any(v.label == question.primary for v in values)),
+                self._count_match(question, row, values),
             ], dtype=np.float32)
             eligible = (bool(values) or not question.strict) and cons_story == 1.0
             ordered = by_focus + [v for v in near if v not in by_focus] + [v for v in values if v not in near and v not in by_focus]
@@ -310,6 +327,21 @@ def place_alias_terms(q_terms: list[str]) -> dict[str, str]:
                 if a != t:
                     out.setdefault(a, t)
     return out
+
+
+def like_num(word: str) -> bool:
+    from spacy.lang.en.lex_attrs import like_num as spacy_like_num
+
+    return spacy_like_num(word)
+
+
+def _noun_after(text: str) -> str:
+    """The first content word after a number: what it counts ("26 tourists", "12,800 jobs")."""
+    for w in text.split()[:FOCUS_WINDOW]:
+        w = w.strip(".,;:()'\"’”").lower()
+        if w.isalpha() and w not in stop_words() and not like_num(w):  # "million" is part of the number
+            return w
+    return ""
 
 
 def _values_before(values: list[Entity], row: SentenceRow, focus: set[str]) -> list[Entity]:

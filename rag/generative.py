@@ -58,7 +58,7 @@ class GenerativeAnswerer:
         self.embedder = embedder
         # Loaded now, so a broken prompt file stops the app at start, not at the first question.
         self.prompts: Prompts = load_prompts(config.prompts_dir)
-        self.extractive = ExtractiveAnswerer(config)
+        self.extractive = ExtractiveAnswerer(config, embed=embedder.embed_query)
         self.abstain_gate = ABSTAIN_GATE if abstain_gate is None else abstain_gate
         # Rewriting a follow-up needs a capable model; the tiny local ones garble it (rule-based
         # condensing in rag.followup already made request.query standalone).

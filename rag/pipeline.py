@@ -74,7 +74,7 @@ class Pipeline:
         vector = self.embedder.embed_query(question)
         passages = self.retriever.retrieve(snap, question, vector)
         try:
-            ExtractiveAnswerer(self.config).answer(AnswerRequest(question, question, passages, vector, snap))
+            ExtractiveAnswerer(self.config, embed=self.embedder.embed_query).answer(AnswerRequest(question, question, passages, vector, snap))
             # The evidence check tokenises candidate names with cl100k only for some questions;
             # loading it lazily cost the first such question 6-11 s on a loaded machine.
             from rag.offline import cl100k

@@ -58,7 +58,7 @@ MAX_REFUSED = 0.05  # share of answerable dev questions the threshold may refuse
 
 def collect(pipeline: Pipeline, items: list[GoldItem], set_name: str) -> list[dict]:
     """One record per question: its candidates (real `Candidate` objects) and their labels."""
-    answerer = ExtractiveAnswerer(pipeline.config, model=load_model())
+    answerer = ExtractiveAnswerer(pipeline.config, model=load_model(), embed=pipeline.embedder.embed_query)
     out = []
     for item in items:
         request = pipeline.prepare(item.question, item.history)
