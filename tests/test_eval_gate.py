@@ -15,7 +15,7 @@ from conftest import SEEDS
 from rag.eval import CONFIGS, load_gold, run_config
 from rag.eval.gold import GOLD
 
-# Re-based at commit dac0c23 (see eval/README.md, "Quality gate"): the answer step is now fitted on
+# Re-based at commit 30d732e (see eval/README.md, "Quality gate"): the answer step is now fitted on
 # the dev questions; the earlier floors measured hand rules partly drawn from gold questions' wording.
 # Measured figures minus about two answerable questions (0.012 each) and one unanswerable (0.059).
 FLOORS = {
@@ -26,7 +26,7 @@ FLOORS = {
     "all_facts": 0.63,
     "gold_cited": 0.86,
     "cit_precision": 0.55,
-    "abstain_recall": 0.52,
+    "abstain_recall": 0.47,
     "abstain_precision": 0.75,
 }
 CEILINGS = {
@@ -80,12 +80,12 @@ def test_every_gold_question_was_asked_with_its_history(gate_result):
 # Floors measured at the commit named in eval/README.md ("Quality gate"), minus about two
 # questions' worth of margin.
 HAYSTACK_FLOORS = {
-    "gold-bbc": {"hit@5": 0.93, "fact_recall": 0.62, "all_facts": 0.59, "gold_cited": 0.85, "abstain_recall": 0.52},
-    "bbc-test": {"hit@5": 0.96, "fact_recall": 0.57, "all_facts": 0.55, "gold_cited": 0.77, "abstain_recall": 0.48},
+    "gold-bbc": {"hit@5": 0.93, "fact_recall": 0.63, "all_facts": 0.60, "gold_cited": 0.86, "abstain_recall": 0.41},
+    "bbc-test": {"hit@5": 0.96, "fact_recall": 0.62, "all_facts": 0.60, "gold_cited": 0.82, "abstain_recall": 0.40},
 }
 HAYSTACK_CEILINGS = {
-    "gold-bbc": {"false_refusal": 0.065, "errors": 0},
-    "bbc-test": {"false_refusal": 0.23, "errors": 0},
+    "gold-bbc": {"false_refusal": 0.05, "errors": 0},
+    "bbc-test": {"false_refusal": 0.18, "errors": 0},
 }
 
 
