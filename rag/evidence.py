@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.entities import NUMERIC_LABELS, Entity
+from rag.lexical import stem
 from rag.question import PLACE, VALUE, YEAR, Constraint, Question, currency_words
 
 _ALIASES_FILE = Path(__file__).parent / "data" / "place_aliases.json"
@@ -57,7 +58,7 @@ def text_view(text: str) -> Text:
                 acronyms.add("".join(w[0] for w in caps[i:j]).lower())
                 acronyms.add("".join(caps[i:j]).lower())
     caps = {w.lower() for w in re.findall(r"\b[A-Z][A-Z0-9.]*[A-Z0-9]\b", text)}  # "US", "G7", "U.S"
-    return Text(lower, frozenset(words), frozenset(acronyms), frozenset(caps), frozenset(_stem(w) for w in words))
+    return Text(lower, frozenset(words), frozenset(acronyms), frozenset(caps), frozenset(stem(w) for w in words))
 
 
 @lru_cache(maxsize=1)
@@ -70,12 +71,6 @@ def place_aliases() -> dict[str, frozenset[str]]:
         for w in names:
             out.setdefault(w, set()).update(names)
     return {k: frozenset(v) for k, v in out.items()}
-
-
-def _stem(word: str) -> str:
-    from rag.lexical import stem
-
-    return stem(word)
 
 
 def _words(c: Constraint) -> list[str]:
@@ -91,12 +86,12 @@ def _word_holds(word: str, text: Text, loose: bool, capitals: bool = False) -> b
         return word in text.lower
     if capitals or len(word) <= 2:  # "US", "UK": in lower case they are other words
         return word in text.caps or word in text.acronyms
-    if word in text.words or word in text.acronyms or _stem(word) in text.stems:
+    if word in text.words or word in text.acronyms or stem(word) in text.stems:
         return True
     if loose and len(word) >= 5:
         # "Japanese" ↔ "Japan", "British" ↔ "Britain": the shared stem of a place and its people.
-        stem = word[: max(4, len(word) - 3)]
-        return any(w.startswith(stem) for w in text.words)
+        prefix = word[: max(4, len(word) - 3)]
+        return any(w.startswith(prefix) for w in text.words)
     return False
 
 

@@ -118,6 +118,23 @@ def decision_features(question: Question, ranked: list[Candidate]) -> np.ndarray
                      f("cons_context"), f("count_match")], dtype=np.float32)
 
 
+def join(eligible: list[Candidate], max_sentences: int, margin: float, same_fact_cosine: float) -> list[Candidate]:
+    """The best eligible sentence, and those scoring within `margin` of it that do not restate a
+    chosen one (the same fact from another article is stated once, from the best source)."""
+    chosen = [eligible[0]]
+    for c in eligible[1:]:
+        if len(chosen) >= max_sentences or c.score < eligible[0].score - margin:
+            break
+        if not any(float(c.vector @ o.vector) >= same_fact_cosine for o in chosen):
+            chosen.append(c)
+    return chosen
+
+
+def ranked(candidates: list[Candidate]) -> list[Candidate]:
+    """Eligible sentences first, best score first."""
+    return sorted(candidates, key=lambda c: (not c.eligible, -c.score))
+
+
 class ExtractiveAnswerer:
     name = "extractive"
 
@@ -187,14 +204,7 @@ class ExtractiveAnswerer:
             answer.timings["answer"] = time.perf_counter() - t0
             return answer, question, candidates
 
-        best = eligible[0]
-        chosen = [best]
-        for c in eligible[1:]:
-            if len(chosen) >= self.config.max_answer_sentences or c.score < best.score - model.join_margin:
-                break
-            if any(float(c.vector @ o.vector) >= model.same_fact_cosine for o in chosen):
-                continue  # the same fact from another article: state it once, from the best source
-            chosen.append(c)
+        chosen = join(eligible, self.config.max_answer_sentences, model.join_margin, model.same_fact_cosine)
         answer.text, answer.citations = compose(chosen, snap)
         picked = pick_short(chosen, eligible[:VOTERS])
         answer.short = short_answer(picked, answer.citations, snap) if picked else None
@@ -299,8 +309,7 @@ class ExtractiveAnswerer:
             c = Candidate(row, passage, vec, x, present, ordered, eligible, constraint_share(question.constraints, story))
             c.score = model.score(x)
             out.append(c)
-        out.sort(key=lambda c: (not c.eligible, -c.score))
-        return out
+        return ranked(out)
 
 
 def question_terms(query: str) -> list[str]:
@@ -471,4 +480,4 @@ def _value_key(c: Candidate, v: Entity) -> str:
     return " ".join(c.row.text[v.start - c.row.start : v.end - c.row.start].lower().split())
 
 
-__all__ = ["ExtractiveAnswerer", "Candidate", "FEATURES"]
+__all__ = ["ExtractiveAnswerer", "Candidate", "FEATURES", "join", "ranked"]

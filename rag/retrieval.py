@@ -23,7 +23,7 @@ from rag.schema import Chunk, Passage
 from rag.store import DocRecord, Store
 
 COMMON_SHARE = 0.3
-_MEMO_MAX = 4096  # story views kept per snapshot (~20 KB each at most)
+_MEMO_MAX = 4096  # derived per-story values kept per snapshot (story views ~20 KB each at most)
 log = logging.getLogger(__name__)
 # Derived from the tables and saved beside them in the generation folder (see build_snapshot).
 _LEXICAL_DIR = "lexical"
@@ -43,7 +43,6 @@ class Snapshot:
     metadata_terms: frozenset[str]  # terms of titles, publishers, file names and page mastheads
     lower_words: frozenset[str]  # words the corpus writes in lower case: not proper names
     signature: str = ""  # of the tables it was built from (Store.tables_signature)
-    _entity_starts: dict[str, list[int]] = field(default_factory=dict, repr=False)
     # Derived per-story views the answer step reuses across questions (bounded; see memo()).
     _memo: dict = field(default_factory=dict, repr=False)
 
@@ -73,9 +72,7 @@ class Snapshot:
         doc = self.documents.get(doc_id)
         if doc is None or not doc.entities:
             return []
-        starts = self._entity_starts.get(doc_id)
-        if starts is None:
-            starts = self._entity_starts[doc_id] = [e[0] for e in doc.entities]
+        starts = self.memo(("entity starts", doc_id), lambda: [e[0] for e in doc.entities])
         return entities_in(doc.entities, start, end, starts)
 
     def chunk_holding(self, doc_id: str, start: int, end: int) -> Chunk | None:

@@ -44,7 +44,9 @@ from rag.extractive import (  # noqa: E402
     MODEL_FILE,
     ExtractiveAnswerer,
     decision_features,
+    join,
     load_model,
+    ranked,
     unknown_names,
 )
 from rag.pipeline import Pipeline  # noqa: E402
@@ -105,7 +107,8 @@ def rank(records: list[dict], w: np.ndarray) -> None:
     for q in records:
         for c in q["cands"]:
             c.score = float(np.dot(w, c.features))
-        order = sorted(range(len(q["cands"])), key=lambda i: (not q["cands"][i].eligible, -q["cands"][i].score))
+        where = {id(c): i for i, c in enumerate(q["cands"])}
+        order = [where[id(c)] for c in ranked(q["cands"])]
         q["cands"] = [q["cands"][i] for i in order]
         q["labels"] = [q["labels"][i] for i in order]
         q["facts"] = [q["facts"][i] for i in order]
@@ -162,14 +165,8 @@ def replay(records: list[dict], dw: np.ndarray, db: float, tau: float, margin: f
             recall.append(0.0)
             continue
         elig = [i for i, c in enumerate(q["cands"]) if c.eligible]
-        chosen = [elig[0]]
-        for i in elig[1:]:
-            c = q["cands"][i]
-            if len(chosen) >= max_sent or c.score < q["cands"][elig[0]].score - margin:
-                break
-            if any(float(c.vector @ q["cands"][j].vector) >= same for j in chosen):
-                continue
-            chosen.append(i)
+        index = {id(q["cands"][i]): i for i in elig}
+        chosen = [index[id(c)] for c in join([q["cands"][i] for i in elig], max_sent, margin, same)]
         found = {f for i in chosen for f in q["facts"][i]}
         recall.append(len(found) / max(1, q["n_facts"]))
         precision.append(sum(q["labels"][i] for i in chosen) / len(chosen))
