@@ -37,12 +37,14 @@ smollm2: setup
 run: setup
 	$(PY) app.py
 
-test: setup
-	$(PY) -m ruff check .
+# Everything (what CI runs): lint, then the whole suite with models, servers and browsers.
+test: lint
 	$(PY) -m pytest
 
+# Ruff, then the import direction between layers (docs/architecture.md).
 lint: setup
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 
 index: setup
 	$(PY) -m rag index

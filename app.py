@@ -4,7 +4,7 @@
     python app.py --port 8080
 
 A thin Gradio shell over the Python API (`rag.pipeline.Pipeline`): retrieval and answering live
-in `rag`, and all HTML (with the escaping of article text) in `rag.render`.
+in `rag`, and all HTML (with the escaping of article text) in `rag.web.render`.
 
 Named API endpoints, for `gradio_client.Client(url).predict(..., api_name=...)`:
     /ask        (question, history) -> (answer text, answer dict); history: earlier questions,
@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import rag  # noqa: F401  (first: keeps every library, Gradio included, offline)
-from rag import render
 from rag.config import Config
 from rag.errors import RagError
 from rag.pipeline import Pipeline
 from rag.schema import Answer, IndexReport
+from rag.web import render
 
 import gradio as gr  # isort: skip  (after rag, which sets GRADIO_ANALYTICS_ENABLED=False)
 from gradio.data_classes import FileData  # isort: skip
@@ -180,7 +180,7 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
                     label="Chat",
                     show_label=False,
                     height="62vh",
-                    # Messages are HTML built by rag.render (article text escaped there); Markdown
+                    # Messages are HTML built by rag.web.render (article text escaped there); Markdown
                     # would re-read that text, LaTeX would eat "$2 billion ... $3".
                     render_markdown=False,
                     sanitize_html=True,

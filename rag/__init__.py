@@ -3,6 +3,10 @@
     from rag import ask
     answer = ask("What did Japan offer India?")
     print(answer.text, answer.citations)
+
+Layers, each importing only those below it (docs/architecture.md; `lint-imports` checks it):
+shells (cli, eval, bench, web; app.py) → pipeline → answer → retrieve → store → ingest → text →
+schema, config, errors, offline. rag.web imports rag.schema only.
 """
 
 from rag.offline import enforce_offline

@@ -11,20 +11,31 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.answering import AnswerRequest, make_answerer
+from rag.answer.answering import Answerer, AnswerRequest
+from rag.answer.extractive import ExtractiveAnswerer
+from rag.answer.generative import GenerativeAnswerer
 from rag.config import Config
-from rag.embeddings import Embedder
-from rag.errors import CorpusError, DocumentNotFound, QuestionError
-from rag.followup import condense, user_questions
-from rag.indexer import Indexer, SourceFile, read_folder
-from rag.loaders import SUPPORTED_SUFFIXES
-from rag.retrieval import Retriever, Snapshot, build_snapshot
-from rag.schema import Answer, IndexReport, Passage
-from rag.store import DocRecord, Store
+from rag.errors import ConfigError, CorpusError, DocumentNotFound, QuestionError
+from rag.ingest.loaders import SUPPORTED_SUFFIXES
+from rag.retrieve.followup import condense, user_questions
+from rag.retrieve.retrieval import Retriever, Snapshot, build_snapshot
+from rag.schema import Answer, DocRecord, IndexReport, Passage
+from rag.store.chroma import Store
+from rag.store.embeddings import Embedder
+from rag.store.indexer import Indexer, SourceFile, read_folder
 
 log = logging.getLogger(__name__)
 
 UPLOADS = "uploads"  # uploaded files are kept in <seeds>/uploads so a re-index keeps them
+
+
+def make_answerer(config: Config, embedder: Embedder) -> Answerer:
+    """The answerer for `config.answer_mode` (here, not in rag.answer: the modes build on each other)."""
+    if config.answer_mode == "extractive":
+        return ExtractiveAnswerer(config, embed=embedder.embed_query)
+    if config.answer_mode in ("local", "openai"):
+        return GenerativeAnswerer(config, embedder)
+    raise ConfigError(f"unknown answer mode {config.answer_mode!r}; use extractive, local or openai")
 
 
 class Pipeline:
@@ -68,8 +79,6 @@ class Pipeline:
         first user question is no slower than the next: the first Chroma query loads the HNSW
         index, and the answer step imports its tokenizer and fills its caches on first use
         (seconds on a loaded 2-core machine). Generative modes fall back to this step too."""
-        from rag.extractive import ExtractiveAnswerer
-
         question = "Who said what about the agreement in 2024, and how much did it cost?"
         vector = self.embedder.embed_query(question)
         passages = self.retriever.retrieve(snap, question, vector)

@@ -137,3 +137,42 @@ class IndexReport:
     @property
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.removed)
+
+
+@dataclass(frozen=True)
+class SentenceRow:
+    """One indexed piece of a sentence: the whole sentence, or a clause of a long one."""
+
+    doc_id: str
+    start: int  # the sentence: document.text[start:end] == text
+    end: int
+    text: str
+    seg_start: int = -1  # the embedded piece; -1 means the whole sentence
+    seg_end: int = -1
+
+    @property
+    def segment(self) -> str:
+        if self.seg_start < 0:
+            return self.text
+        return self.text[self.seg_start - self.start : self.seg_end - self.start]
+
+    @classmethod
+    def from_chroma(cls, meta: dict, text: str) -> SentenceRow:
+        return cls(meta["doc_id"], int(meta["start"]), int(meta["end"]), text,
+                   int(meta.get("seg_start", -1)), int(meta.get("seg_end", -1)))
+
+
+@dataclass
+class DocRecord:
+    doc_id: str
+    title: str
+    source: str
+    publisher: str
+    date: str
+    content_hash: str
+    chars: int
+    chunk_ids: list[str]
+    sentence_ids: list[str]
+    aside_names: list[str] = field(default_factory=list)
+    # Entity spans [start, end, label] in the document text, sorted by start (rag.text.entities).
+    entities: list[list] = field(default_factory=list)

@@ -8,7 +8,7 @@ eval/bbc_test.jsonl) are never read here.
 
 1. Every question goes through the real pipeline (retrieval included); each sentence of the
    retrieved stories that passes the evidence checks is a training row: its features
-   (rag.extractive.FEATURES), labelled 1 when it is in a story that answers the question and holds
+   (rag.answer.extractive.FEATURES), labelled 1 when it is in a story that answers the question and holds
    one of the question's facts.
 2. A logistic regression (scikit-learn, L2) gives the weights.
 3. The abstention threshold and the join ratio are chosen on the same dev questions by replaying
@@ -33,12 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.config import Config  # noqa: E402
-from rag.embeddings import Embedder  # noqa: E402
-from rag.eval import haystack  # noqa: E402
-from rag.eval.gold import GoldItem, load_gold  # noqa: E402
-from rag.eval.metrics import fact_present  # noqa: E402
-from rag.extractive import (  # noqa: E402
+from rag.answer.extractive import (  # noqa: E402
     DECISION_FEATURES,
     FEATURES,
     MODEL_FILE,
@@ -49,7 +44,12 @@ from rag.extractive import (  # noqa: E402
     ranked,
     unknown_names,
 )
+from rag.config import Config  # noqa: E402
+from rag.eval import haystack  # noqa: E402
+from rag.eval.gold import GoldItem, load_gold  # noqa: E402
+from rag.eval.metrics import fact_present  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
+from rag.store.embeddings import Embedder  # noqa: E402
 
 DEV_SEEDS = ROOT / "eval" / "dev_qa.jsonl"
 C_GRID = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0]  # L2 strengths tried by cross-validation (features are 0-1 scaled)

@@ -14,8 +14,8 @@ import pytest
 
 import rag
 from rag.config import Config
-from rag.embeddings import Embedder
 from rag.pipeline import Pipeline
+from rag.store.embeddings import Embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

@@ -30,7 +30,7 @@ def test_citations_point_at_exact_spans(seed_pipeline):
 
 
 def _doc_text(pipeline, doc_id):
-    from rag.loaders import load_file
+    from rag.ingest.loaders import load_file
 
     doc = pipeline.snapshot.documents[doc_id]
     return next(d.text for d in load_file(pipeline.config.seeds_dir / doc.source, pipeline.config.seeds_dir) if d.doc_id == doc_id)

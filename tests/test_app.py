@@ -13,8 +13,8 @@ from conftest import NetworkBlocked, make_config
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from rag import render
 from rag.pipeline import Pipeline
+from rag.web import render
 
 pytestmark = pytest.mark.slow
 

@@ -2,7 +2,7 @@
 
 from rag.bench import corpus as synth
 from rag.bench.measure import percentiles
-from rag.loaders import parse
+from rag.ingest.loaders import parse
 
 
 def test_the_corpus_is_seeded_and_each_size_extends_the_smaller_one():

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 from llama_index.core.utils import get_tokenizer
 
-from rag.chunking import Chunker
 from rag.config import Config
-from rag.loaders import load_file
-from rag.sentences import sentence_spans
+from rag.ingest.chunking import Chunker
+from rag.ingest.loaders import load_file
+from rag.text.sentences import sentence_spans
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 DOCS = [d for p in sorted(SEEDS.glob("*.txt")) for d in load_file(p, SEEDS)]

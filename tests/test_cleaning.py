@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.cleaning import clean_page
-from rag.loaders import parse
+from rag.ingest.cleaning import clean_page
+from rag.ingest.loaders import parse
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 

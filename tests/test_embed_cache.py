@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from rag.embed_cache import EmbeddingCache, embed_with_cache
+from rag.store.embed_cache import EmbeddingCache, embed_with_cache
 
 
 class CountingEmbedder:
@@ -83,7 +83,7 @@ def test_rebuild_and_unchanged_text_reuse_cached_vectors(fresh_pipeline, monkeyp
 
 
 def test_a_quantised_model_is_another_model_for_the_index_and_the_cache():
-    from rag.embeddings import Embedder
+    from rag.store.embeddings import Embedder
 
     fp32, int8 = Embedder(), Embedder(quantize=True)
     assert fp32.name != int8.name and fp32.fingerprint != int8.fingerprint

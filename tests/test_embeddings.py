@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import onnx_encoder
-from rag.embeddings import Embedder, default_model_path
+from rag.store import onnx_encoder
+from rag.store.embeddings import Embedder, default_model_path
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = [
@@ -58,7 +58,7 @@ def test_the_backend_does_not_change_what_the_index_stores(embedder, torch_embed
 def test_a_start_with_a_saved_export_never_imports_torch(embedder):
     code = (
         "import sys, rag\n"
-        "from rag.embeddings import Embedder\n"
+        "from rag.store.embeddings import Embedder\n"
         f"e = Embedder(cache_dir={str(embedder.cache_dir)!r})\n"
         "v = e.embed_query('What did Japan offer India?')\n"
         "assert e.backend == 'onnx', e.backend\n"
@@ -150,7 +150,7 @@ def test_two_processes_exporting_at_once_both_get_the_onnx_backend(tmp_path):
     # A fresh machine where the app and the CLI start together: each exports, one publishes first.
     code = (
         "import sys, rag\n"
-        "from rag.embeddings import Embedder\n"
+        "from rag.store.embeddings import Embedder\n"
         f"e = Embedder(cache_dir={str(tmp_path)!r})\n"
         "v = e.embed_query('Japan offered to help India develop fighter jets.')\n"
         "print(e.backend, ' '.join(f'{x:.6f}' for x in v[:8]))\n"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from rag import entities
-from rag.entities import Entity, EntityTagger
-from rag.evidence import answer_values, conflicts, constraint_share, entities_in, holds, text_view
-from rag.question import PLACE, VALUE, YEAR, Constraint, analyse, types_for_noun
+from rag.answer.evidence import answer_values, conflicts, constraint_share, holds, text_view
+from rag.answer.question import PLACE, VALUE, YEAR, Constraint, analyse, types_for_noun
+from rag.text import entities
+from rag.text.entities import Entity, EntityTagger, entities_in
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from rag.answer.generative import GenerativeAnswerer
+from rag.answer.llm import packaged_gguf, smollm2_gguf
+from rag.bench.llama_server import start_llama_server
 from rag.errors import ConfigError
-from rag.generative import GenerativeAnswerer
-from rag.llm import packaged_gguf, smollm2_gguf, start_llama_server
 from rag.pipeline import Pipeline
 from rag.schema import Answer
 
@@ -26,7 +27,7 @@ MARKER = re.compile(r"\[(\d+)\]")
 
 # -- helpers -----------------------------------------------------------------------------------
 def doc_text(pipeline, doc_id: str) -> str:
-    from rag.loaders import load_file
+    from rag.ingest.loaders import load_file
 
     doc = pipeline.snapshot.documents[doc_id]
     docs = load_file(pipeline.config.seeds_dir / doc.source, pipeline.config.seeds_dir)

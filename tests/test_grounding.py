@@ -2,10 +2,9 @@
 
 import pytest
 
-from rag.grounding import Grounder, ensure_punkt, normalise, read_markers, sources_from_passages
-from rag.schema import Chunk, Passage
-from rag.sentences import sentence_spans
-from rag.store import SentenceRow
+from rag.answer.grounding import Grounder, ensure_punkt, normalise, read_markers, sources_from_passages
+from rag.schema import Chunk, Passage, SentenceRow
+from rag.text.sentences import sentence_spans
 
 DOC_A = (
     "Japan has offered to help India develop fighter jets and tanks, including through exports of engines. "

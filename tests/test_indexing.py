@@ -7,7 +7,7 @@ import pytest
 
 from rag.errors import CorpusError, IndexCorruptError
 from rag.pipeline import Pipeline
-from rag.store import Store
+from rag.store.chroma import Store
 
 
 def test_second_run_embeds_nothing_and_changes_are_picked_up(fresh_pipeline):

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from conftest import make_config
 
+from rag.answer.prompts import REQUIRED, format_sources, load_prompts, load_template
 from rag.config import Config
 from rag.errors import ConfigError
 from rag.pipeline import Pipeline
-from rag.prompts import REQUIRED, format_sources, load_prompts, load_template
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 INJECTION = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from rag import render
 from rag.schema import Answer, Citation, ShortAnswer
+from rag.web import render
 
 DOC = (
     "Officials met in Srinagar on Tuesday. A deadly attack in Indian-administered Kashmir killed 26 "

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from rag.embed_cache import EmbeddingCache
 from rag.eval.baseline import BaselineSystem, _embed_model
+from rag.store.embed_cache import EmbeddingCache
 
 COLLECTION = "baseline"
 
@@ -39,7 +39,7 @@ class _LlamaEmbedder:
 
 
 def model_fingerprint() -> str:
-    from rag.embeddings import Embedder
+    from rag.store.embeddings import Embedder
 
     # HuggingFaceEmbedding loads the same folder our Embedder does; its vectors are not
     # bit-identical to ours (other batching), so its cache entries are kept apart.
@@ -54,7 +54,7 @@ def ingest(corpus: Path, workdir: Path, cache: EmbeddingCache | None) -> dict[st
     from llama_index.core.schema import MetadataMode
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    from rag.embed_cache import embed_with_cache
+    from rag.store.embed_cache import embed_with_cache
 
     Settings.llm = None
     t = {}

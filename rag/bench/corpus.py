@@ -280,7 +280,7 @@ def load_real(path: Path, folder: Path) -> tuple[Path, list[Question]]:
     the first ~12 words of a sentence from the middle of an article, which measures latency
     honestly and gives a rough hit@k (the sentence's own article should come back).
     """
-    from rag.loaders import corpus_files
+    from rag.ingest.loaders import corpus_files
 
     if path.is_dir():
         src = path

@@ -31,8 +31,8 @@ def _config(args: dict[str, Any]):
 
 
 def _indexer(config, embedder, cache_path: str | None):
-    from rag.embed_cache import EmbeddingCache
-    from rag.indexer import Indexer
+    from rag.store.embed_cache import EmbeddingCache
+    from rag.store.indexer import Indexer
 
     cache = EmbeddingCache(Path(cache_path), embedder.fingerprint) if cache_path else False
     return Indexer(config, embedder, cache=cache)
@@ -40,10 +40,10 @@ def _indexer(config, embedder, cache_path: str | None):
 
 def job_ingest(args: dict[str, Any]) -> dict[str, Any]:
     """Index from nothing, stage by stage; then re-index with nothing and with 1% changed."""
-    from rag.indexer import read_folder
     from rag.pipeline import Pipeline
-    from rag.retrieval import build_snapshot
-    from rag.store import Store
+    from rag.retrieve.retrieval import build_snapshot
+    from rag.store.chroma import Store
+    from rag.store.indexer import read_folder
 
     config = _config(args)
     out: dict[str, Any] = {}
@@ -116,10 +116,10 @@ def job_embed_rate(args: dict[str, Any]) -> dict[str, Any]:
     else), and our Embedder's, on the same texts. Runs alternate between the backends and the
     best of two is kept, so that load from other processes is less likely to favour one."""
     from rag.config import Config
-    from rag.embeddings import Embedder
-    from rag.indexer import MIN_SENTENCE_CHARS
-    from rag.loaders import corpus_files, parse
-    from rag.sentences import segment_spans, sentence_spans
+    from rag.ingest.loaders import corpus_files, parse
+    from rag.store.embeddings import Embedder
+    from rag.store.indexer import MIN_SENTENCE_CHARS
+    from rag.text.sentences import segment_spans, sentence_spans
 
     files = corpus_files(Path(args["corpus"]))[: args.get("docs", 100)]
     texts = []
@@ -161,8 +161,8 @@ def job_reindex(args: dict[str, Any]) -> dict[str, Any]:
     """Open an existing index (no seeds check), then sync it with an unchanged corpus: the
     figures before/after comparisons need, on an index built once."""
     from rag.pipeline import Pipeline
-    from rag.retrieval import build_snapshot
-    from rag.store import Store
+    from rag.retrieve.retrieval import build_snapshot
+    from rag.store.chroma import Store
 
     config = _config(args)
     p = Pipeline(config)
@@ -187,7 +187,7 @@ def job_reindex(args: dict[str, Any]) -> dict[str, Any]:
 def job_serve(args: dict[str, Any]) -> dict[str, Any]:
     """Warm latencies (retrieval alone, full answers) and concurrent clients over one pipeline."""
     from rag.pipeline import Pipeline
-    from rag.retrieval import Retriever
+    from rag.retrieve.retrieval import Retriever
 
     config = _config(args)
     questions = args["questions"]
@@ -304,7 +304,8 @@ def job_answer_modes(args: dict[str, Any]) -> dict[str, Any]:
         server = None
         try:
             if mode == "openai":
-                from rag.llm import resolve_gguf, start_llama_server
+                from rag.answer.llm import resolve_gguf
+                from rag.bench.llama_server import start_llama_server
 
                 server, url = start_llama_server(resolve_gguf(config.llm_gguf), n_ctx=config.llm_context_tokens,
                                                  alias="dossier-bench")
@@ -336,7 +337,7 @@ def job_answer_modes(args: dict[str, Any]) -> dict[str, Any]:
 
 def job_baseline_ingest(args: dict[str, Any]) -> dict[str, Any]:
     from rag.bench import baseline
-    from rag.embed_cache import EmbeddingCache
+    from rag.store.embed_cache import EmbeddingCache
 
     cache = EmbeddingCache(Path(args["cache"]), baseline.model_fingerprint()) if args.get("cache") else None
     out = baseline.ingest(Path(args["corpus"]), Path(args["workdir"]), cache)

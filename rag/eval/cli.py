@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 from rag.config import ROOT, Config
-from rag.embeddings import Embedder
 from rag.errors import RagError
 from rag.eval import haystack, report, rgb
 from rag.eval.configs import BASELINE, CONFIGS, DEFAULT_RUN, RGB_RUN, resolve
 from rag.eval.gold import GOLD, load_gold
 from rag.eval.runner import RunResult, run_config
+from rag.store.embeddings import Embedder
 
 REPORTS = ROOT / "eval" / "reports"
 

@@ -21,7 +21,7 @@ from rag.config import ROOT
 from rag.errors import CorpusError
 from rag.eval.gold import GoldItem
 from rag.eval.metrics import SystemOutput, normalised_match, words
-from rag.loaders import parse
+from rag.ingest.loaders import parse
 
 LICENCE = (
     "RGB en_fact data: Chen et al., AAAI 2024, github.com/chen700564/RGB. "

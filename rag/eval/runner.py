@@ -12,17 +12,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rag.config import Config
-from rag.embeddings import Embedder
 from rag.eval.configs import BASELINE, EvalConfig
 from rag.eval.gold import GoldItem
 from rag.eval.metrics import EvidenceLocator, QuestionScore, Retrieved, SystemOutput, aggregate, score_question
-from rag.indexer import read_folder
-from rag.loaders import parse
+from rag.ingest.loaders import parse
+from rag.store.embeddings import Embedder
+from rag.store.indexer import read_folder
 
 log = logging.getLogger(__name__)
 
 
-# How rag/generative.py words a fallback caused by the backend rather than by the answer's content.
+# How rag/answer/generative.py words a fallback caused by the backend rather than by the answer's content.
 # (A structured reason on Answer would be sturdier than matching its notes.)
 _BACKEND_FAILED = re.compile(r"\bfailed\b|timed out|cannot reach|not available", re.I)
 

@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.retrieval import Snapshot
+from rag.retrieve.retrieval import Snapshot
 from rag.schema import Answer, Passage
 
 ABSTAIN_TEXT = "The articles don't answer this. The closest passages I found are listed below."
@@ -36,16 +36,3 @@ class Answerer(Protocol):
         """Text pieces as they are produced, then the final Answer."""
         ...
 
-
-def make_answerer(config, embedder) -> Answerer:
-    """The answerer for `config.answer_mode`."""
-    from rag.errors import ConfigError
-    from rag.extractive import ExtractiveAnswerer
-
-    if config.answer_mode == "extractive":
-        return ExtractiveAnswerer(config, embed=embedder.embed_query)
-    if config.answer_mode in ("local", "openai"):
-        from rag.generative import GenerativeAnswerer
-
-        return GenerativeAnswerer(config, embedder)
-    raise ConfigError(f"unknown answer mode {config.answer_mode!r}; use extractive, local or openai")

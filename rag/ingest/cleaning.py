@@ -24,7 +24,7 @@ _SHORT_LINE_COST = 3
 _REPEATED_KEEP_MIN_WORDS = 20
 _RELATED_MIN_WORDS = 50  # a repeated line this long is a real (duplicated) paragraph
 
-_DEBRIS = json.loads((Path(__file__).parent / "data" / "web_debris.json").read_text(encoding="utf-8"))
+_DEBRIS = json.loads((Path(__file__).parent.parent / "data" / "web_debris.json").read_text(encoding="utf-8"))
 
 
 def _alternatives(phrases: list[str]) -> str:

@@ -22,13 +22,13 @@ import threading
 import time
 from collections.abc import Iterator
 
-from rag.answering import ABSTAIN_TEXT, AnswerRequest
+from rag.answer.answering import ABSTAIN_TEXT, AnswerRequest
+from rag.answer.extractive import Candidate, ExtractiveAnswerer
+from rag.answer.grounding import Claim, Grounder, Source, sources_from_passages
+from rag.answer.llm import LLMClient, build_client
+from rag.answer.prompts import Prompts, format_sources, load_prompts
+from rag.answer.question import Question
 from rag.config import Config
-from rag.extractive import Candidate, ExtractiveAnswerer
-from rag.grounding import Claim, Grounder, Source, sources_from_passages
-from rag.llm import LLMClient, build_client
-from rag.prompts import Prompts, format_sources, load_prompts
-from rag.question import Question
 from rag.schema import Answer, Citation
 
 log = logging.getLogger(__name__)

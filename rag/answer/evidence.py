@@ -1,6 +1,6 @@
 """Does a sentence hold what the question asks for, about what the question names?
 
-Pure functions over text and entity spans (rag.entities); no store, no model.
+Pure functions over text and entity spans (rag.text.entities); no store, no model.
 
 Similarity cannot tell "the articles mention Chalone's revenue" from "the articles give Chalone's
 revenue for 2004": unanswerable questions are on topic. Two checks can:
@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from rag.entities import NUMERIC_LABELS, Entity
-from rag.lexical import stem
-from rag.question import PLACE, VALUE, YEAR, Constraint, Question, currency_words
+from rag.answer.question import PLACE, VALUE, YEAR, Constraint, Question, currency_words
+from rag.text.entities import NUMERIC_LABELS, Entity
+from rag.text.lexical import stem
 
-_ALIASES_FILE = Path(__file__).parent / "data" / "place_aliases.json"
+_ALIASES_FILE = Path(__file__).parent.parent / "data" / "place_aliases.json"
 _WORD = re.compile(r"[a-z0-9]+(?:[.'’][a-z0-9]+)*")
 # An answer value within this many words of a question word stands beside it (the value of
 # "profits at Time Warner", not of another figure at the far end of a long sentence).
@@ -155,19 +155,6 @@ def conflicts(q: Question, sentence: str, offset: int, entities: list[Entity], v
             elif _GROUP.get(e.label) == group and not set(_WORD.findall(text.lower())) <= q.words:
                 return True
     return False
-
-
-def entities_in(entities: list[list], start: int, end: int, starts: list[int] | None = None) -> list[Entity]:
-    """The entity spans [start, end, label] that lie inside [start, end) (entities sorted by start)."""
-    starts = starts if starts is not None else [e[0] for e in entities]
-    out = []
-    for i in range(bisect_left(starts, start), len(entities)):
-        s, e, label = entities[i]
-        if s >= end:
-            break
-        if e <= end:
-            out.append(Entity(s, e, label))
-    return out
 
 
 def answer_values(q: Question, sentence: str, offset: int, entities: list[Entity]) -> list[Entity]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rag.lexical import terms
+from rag.text.lexical import terms
 
 _ANAPHORA = re.compile(
     r"\b(that|this|these|those|it|its|they|them|their|he|him|his|she|her|there|then|the same|such|"

@@ -16,11 +16,11 @@ from functools import lru_cache
 import numpy as np
 
 from rag.config import Config
-from rag.entities import Entity
-from rag.evidence import entities_in
-from rag.lexical import LexicalIndex, terms
-from rag.schema import Chunk, Passage
-from rag.store import DocRecord, Store
+from rag.schema import Chunk, DocRecord, Passage
+from rag.store.bm25 import LexicalIndex
+from rag.store.chroma import Store
+from rag.text.entities import Entity, entities_in
+from rag.text.lexical import lexical_text, terms
 
 COMMON_SHARE = 0.3
 _MEMO_MAX = 4096  # derived per-story values kept per snapshot (story views ~20 KB each at most)
@@ -121,8 +121,6 @@ def build_snapshot(store: Store) -> Snapshot:
 
 
 def _derive(chunks: list[Chunk], documents: dict[str, DocRecord]) -> tuple[LexicalIndex, tuple[frozenset[str], frozenset[str]]]:
-    from rag.indexer import lexical_text
-
     lexical = LexicalIndex([lexical_text(c) for c in chunks])
     metadata_terms = frozenset(
         t

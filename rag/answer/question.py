@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from rag.entities import NLP_LOCK, NUMERIC_LABELS, full_pipeline
+from rag.text.entities import NLP_LOCK, NUMERIC_LABELS, full_pipeline
 
-_TYPES_FILE = Path(__file__).parent / "data" / "answer_types.json"
+_TYPES_FILE = Path(__file__).parent.parent / "data" / "answer_types.json"
 PERSON_LIKE = frozenset({"PERSON", "ORG"})  # "who": a person, or a body (a band, a firm, a team)
 PLACE_LIKE = frozenset({"GPE", "LOC", "FAC", "ORG"})
 TIME_LIKE = frozenset({"DATE", "TIME"})

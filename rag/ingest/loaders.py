@@ -6,8 +6,8 @@ import hashlib
 import re
 from pathlib import Path
 
-from rag.cleaning import Story, clean_page
 from rag.errors import CorpusError
+from rag.ingest.cleaning import Story, clean_page
 from rag.schema import Document
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}

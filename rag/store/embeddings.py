@@ -115,7 +115,7 @@ class Embedder:
                     "sentence-transformers folder (downloads are disabled)"
                 )
             if self.requested_backend == "onnx":
-                from rag.onnx_encoder import load_or_export
+                from rag.store.onnx_encoder import load_or_export
 
                 try:
                     self._model = load_or_export(self.model_path, self.fingerprint, self.cache_dir, quantize=self.quantize)

@@ -14,6 +14,7 @@ import json
 import sqlite3
 import sys
 import threading
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -139,3 +140,16 @@ class EntityTagger:
             rows = [(k, json.dumps([[e.start, e.end, e.label] for e in v])) for k, v in fresh.items()]
             db.executemany("INSERT OR REPLACE INTO entities (key, spans) VALUES (?, ?)", rows)
             db.commit()
+
+
+def entities_in(entities: list[list], start: int, end: int, starts: list[int] | None = None) -> list[Entity]:
+    """The entity spans [start, end, label] that lie inside [start, end) (entities sorted by start)."""
+    starts = starts if starts is not None else [e[0] for e in entities]
+    out = []
+    for i in range(bisect_left(starts, start), len(entities)):
+        s, e, label = entities[i]
+        if s >= end:
+            break
+        if e <= end:
+            out.append(Entity(s, e, label))
+    return out

@@ -12,19 +12,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.chunking import Chunker
-from rag.cleaning import CLEANER_VERSION
 from rag.config import Config
-from rag.embed_cache import FILENAME as EMBED_CACHE_FILE
-from rag.embed_cache import EmbeddingCache, embed_with_cache
-from rag.embeddings import Embedder
-from rag.entities import CACHE_FILE as ENTITY_CACHE_FILE
-from rag.entities import EntityTagger, tagger_fingerprint
 from rag.errors import CorpusError
-from rag.loaders import content_hash, corpus_files, parse, read_bytes
-from rag.schema import Chunk, Document, IndexReport
-from rag.sentences import segment_spans, sentence_spans
-from rag.store import SCHEMA_VERSION, DocRecord, Manifest, SentenceRow, Store
+from rag.ingest.chunking import Chunker
+from rag.ingest.cleaning import CLEANER_VERSION
+from rag.ingest.loaders import content_hash, corpus_files, parse, read_bytes
+from rag.schema import DocRecord, Document, IndexReport, SentenceRow
+from rag.store.chroma import SCHEMA_VERSION, Manifest, Store
+from rag.store.embed_cache import FILENAME as EMBED_CACHE_FILE
+from rag.store.embed_cache import EmbeddingCache, embed_with_cache
+from rag.store.embeddings import Embedder
+from rag.text.entities import CACHE_FILE as ENTITY_CACHE_FILE
+from rag.text.entities import EntityTagger, tagger_fingerprint
+from rag.text.sentences import segment_spans, sentence_spans
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +59,6 @@ def index_settings(config: Config, embedder: Embedder) -> dict:
         "cleaner": CLEANER_VERSION,
         "entities": tagger_fingerprint(),
     }
-
-
-def lexical_text(chunk: Chunk) -> str:
-    # The title gives every chunk its story's context ("he said" → which story).
-    return f"{chunk.title}\n{chunk.text}" if chunk.title else chunk.text
 
 
 class Indexer:

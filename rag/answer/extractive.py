@@ -23,16 +23,23 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.answering import ABSTAIN_TEXT, AnswerRequest
+from rag.answer.answering import ABSTAIN_TEXT, AnswerRequest
+from rag.answer.evidence import (
+    Text,
+    answer_values,
+    conflicts,
+    constraint_share,
+    near_question,
+    place_aliases,
+    text_view,
+)
+from rag.answer.question import NAME, PLACE, Question, analyse
 from rag.config import Config
-from rag.entities import Entity, import_spacy
-from rag.evidence import Text, answer_values, conflicts, constraint_share, near_question, place_aliases, text_view
-from rag.lexical import terms
-from rag.question import NAME, PLACE, Question, analyse
-from rag.schema import Answer, Citation, Passage, ShortAnswer
-from rag.store import SentenceRow
+from rag.schema import Answer, Citation, Passage, SentenceRow, ShortAnswer
+from rag.text.entities import Entity, import_spacy
+from rag.text.lexical import terms
 
-MODEL_FILE = Path(__file__).parent / "data" / "answer_model.json"
+MODEL_FILE = Path(__file__).parent.parent / "data" / "answer_model.json"
 # Hand-set, not fitted (the fit weighs the features these shape; see rag/data/answer_model.json):
 # Sentences shorter than this many words are headings or fragments, never an answer (since 2026-11).
 MIN_WORDS = 6

@@ -13,8 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from rag.schema import Answer, Citation, Passage, ShortAnswer
-from rag.store import DocRecord
+from rag.schema import Answer, Citation, DocRecord, Passage, ShortAnswer
 
 # Characters of article text shown either side of a cited sentence on its card.
 CONTEXT_CHARS = 220

@@ -1,4 +1,5 @@
-"""BM25 over chunks (bm25s) and the term statistics the answer step uses to weigh question words."""
+"""BM25 over chunks (bm25s), saved beside the index, and the term statistics the answer step uses
+to weigh question words."""
 
 from __future__ import annotations
 
@@ -6,74 +7,13 @@ import hashlib
 import json
 import math
 import os
-import re
 import shutil
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:[.'’][a-z0-9]+)*")
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-@lru_cache(maxsize=1)
-def stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return frozenset(STOPWORDS_EN)
-
-
-
-
-def terms(text: str) -> list[str]:
-    """Lower-cased, stemmed content words: the unit of BM25 and of lexical overlap."""
-    # The answer step stems every sentence of the retrieved stories for every question (~18 ms
-    # a question at 1k documents); the same sentences come back often, so results are cached.
-    return list(_cached_terms(text))
-
-
-@lru_cache(maxsize=16384)
-def _cached_terms(text: str) -> tuple[str, ...]:
-    return tuple(_terms(text))
-
-
-def _terms(text: str) -> list[str]:
-    # Each distinct word is normalised and stemmed once, then looked up: building BM25 over 25k
-    # chunks (10k articles) took 3.1 s in per-token list passes, and an index update rebuilds it.
-    memo = _WORD_TERM
-    out = []
-    for w in _TOKEN.findall(text.lower()):
-        t = memo.get(w)
-        if t is None:
-            if len(memo) > _WORD_TERM_MAX:
-                memo.clear()  # a bound for long-running servers fed new vocabulary
-            t = memo[w] = _word_term(w)
-        if t:
-            out.append(t)
-    return out
-
-
-def stem(word: str) -> str:
-    """The stem of one lower-case word (stop words included)."""
-    return _stemmer().stemWord(word)
-
-
-def _word_term(word: str) -> str:
-    """The term of one lower-case token, or "" for a stop word."""
-    w = word.replace("’", "'")
-    w = w[:-2] if w.endswith("'s") else w
-    return "" if w in stopwords() else _stemmer().stemWord(w)
-
-
-_WORD_TERM: dict[str, str] = {}
-_WORD_TERM_MAX = 500_000
+from rag.text.lexical import _TOKEN, _terms, stopwords, terms
 
 
 @lru_cache(maxsize=1)

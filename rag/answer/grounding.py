@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.lexical import terms
-from rag.schema import Passage
-from rag.sentences import sentence_spans
-from rag.store import SentenceRow
+from rag.schema import Passage, SentenceRow
+from rag.text.lexical import terms
+from rag.text.sentences import sentence_spans
 
 # A claim is supported when the source sentence holds this (IDF-weighted) share of its words...
 MIN_COVERAGE = 0.7

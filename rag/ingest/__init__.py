@@ -1,0 +1,1 @@
+"""Files → cleaned documents → chunks: loaders, page cleaning, chunking. Imports rag.text and below."""
