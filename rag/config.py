@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,6 @@ class Config:
     max_file_bytes: int = 5_000_000
     host: str = "127.0.0.1"
     port: int = 7860
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("seeds_dir", "index_dir", "prompts_dir", "cache_dir"):
@@ -72,11 +71,9 @@ class Config:
         """Defaults, then RAG_* environment variables, then keyword overrides."""
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name == "extra":
-                continue
             raw = os.environ.get(ENV_PREFIX + f.name.upper())
             if raw is not None and raw != "":
-                values[f.name] = _coerce(f.name, raw, type(getattr(cls(), f.name)))
+                values[f.name] = coerce(raw, type(getattr(cls(), f.name)), ENV_PREFIX + f.name.upper())
         values.update(overrides)
         cfg = cls(**values)
         cfg.validate()
@@ -100,7 +97,8 @@ class Config:
             raise ConfigError("collection name must be 3-512 characters (a Chroma rule)")
 
 
-def _coerce(name: str, raw: str, kind: type) -> Any:
+def coerce(raw: str, kind: type, label: str) -> Any:
+    """`raw` as a value of `kind` (a Config field's type); `label` names the setting in the error."""
     try:
         if kind is bool:
             return raw.strip().lower() in {"1", "true", "yes", "on"}
@@ -108,4 +106,4 @@ def _coerce(name: str, raw: str, kind: type) -> Any:
             return Path(raw).expanduser()
         return kind(raw)
     except ValueError as exc:
-        raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind.__name__}") from exc
+        raise ConfigError(f"{label}={raw!r} is not a valid {kind.__name__}") from exc

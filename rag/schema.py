@@ -29,6 +29,10 @@ class Chunk:
     end: int
     title: str = ""
 
+    def holds_most_of(self, start: int, end: int) -> bool:
+        """At least half of the span [start, end) of the document lies inside this chunk."""
+        return min(self.end, end) - max(self.start, start) >= 0.5 * (end - start)
+
 
 @dataclass(frozen=True)
 class Passage:
@@ -132,7 +136,6 @@ class IndexReport:
     documents: int
     chunks: int
     seconds: float
-    skipped: list[str] = field(default_factory=list)  # files rejected with the reason
 
     @property
     def changed(self) -> bool:

@@ -21,6 +21,6 @@ def test_articles_clean_into_one_story_that_holds_every_answer():
             assert q.answer in docs[0].text and q.doc_id == a.doc_id
 
 
-def test_percentiles_use_nearest_rank():
+def test_percentiles_interpolate_like_the_eval():
     p = percentiles([i / 1000 for i in range(1, 101)])  # 1..100 ms
-    assert (p["p50"], p["p95"], p["p99"], p["n"]) == (50.0, 95.0, 99.0, 100)
+    assert (p["p50"], p["p95"], p["p99"], p["n"]) == (50.5, 95.05, 99.01, 100)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.answer.grounding import Grounder, ensure_punkt, normalise, read_markers, sources_from_passages
+from rag.answer.grounding import Grounder, normalise, read_markers, sources_from_passages
 from rag.schema import Chunk, Passage, SentenceRow
 from rag.text.sentences import sentence_spans
 
@@ -19,7 +19,6 @@ QUESTION = "What did Japan offer India?"
 
 
 def _source_rows(doc_id: str, text: str) -> list[SentenceRow]:
-    ensure_punkt()
     return [SentenceRow(doc_id, s, e, text[s:e]) for s, e in sentence_spans(text)]
 
 

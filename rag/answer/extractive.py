@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.answer.answering import ABSTAIN_TEXT, AnswerRequest
+from rag.answer.citations import citation, with_markers
 from rag.answer.evidence import (
     Text,
     answer_values,
@@ -413,17 +414,9 @@ def _passage_holding(row: SentenceRow, passages: list[Passage]) -> Passage | Non
     """The best-ranked passage that holds most of the sentence."""
     for p in passages:
         c = p.chunk
-        if c.doc_id == row.doc_id and min(c.end, row.end) - max(c.start, row.start) >= 0.5 * (row.end - row.start):
+        if c.doc_id == row.doc_id and c.holds_most_of(row.start, row.end):
             return p
     return None  # the sentence lies outside every retrieved passage
-
-
-def _cite(text: str, n: int) -> str:
-    """Put the marker inside the sentence's final full stop: "…components [1]."."""
-    text = text.strip()
-    if text and text[-1] in ".!?" and (len(text) < 2 or text[-2] not in "'\"’”"):
-        return f"{text[:-1]} [{n}]{text[-1]}"
-    return f"{text} [{n}]"
 
 
 def compose(chosen: list[Candidate], snap) -> tuple[str, list[Citation]]:
@@ -435,23 +428,8 @@ def compose(chosen: list[Candidate], snap) -> tuple[str, list[Citation]]:
     for c in ordered:
         doc = snap.documents.get(c.row.doc_id)
         n = len(citations) + 1
-        citations.append(
-            Citation(
-                n=n,
-                doc_id=c.row.doc_id,
-                title=doc.title if doc else c.passage.chunk.title,
-                source=doc.source if doc else "",
-                snippet=c.row.text,
-                start=c.row.start,
-                end=c.row.end,
-                score=round(c.score, 4),
-                publisher=doc.publisher if doc else "",
-                date=doc.date if doc else "",
-                context=c.passage.chunk.text,
-                context_start=c.passage.chunk.start,
-            )
-        )
-        parts.append(_cite(c.row.text, n))
+        citations.append(citation(n, c.row, c.passage, doc, c.score))
+        parts.append(with_markers(c.row.text, [n]))
     return " ".join(parts), citations
 
 

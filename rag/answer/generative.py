@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 
 from rag.answer.answering import ABSTAIN_TEXT, AnswerRequest
+from rag.answer.citations import citation, with_markers
 from rag.answer.extractive import Candidate, ExtractiveAnswerer
 from rag.answer.grounding import Claim, Grounder, Source, sources_from_passages
 from rag.answer.llm import LLMClient, build_client
@@ -222,7 +223,7 @@ class _Run:
                 self._cite_no[key] = len(self.citations) + 1
                 self.citations.append(self._citation(ev, self._cite_no[key]))
             numbers.append(self._cite_no[key])
-        sentence = _with_markers(claim.text, list(dict.fromkeys(numbers)))
+        sentence = with_markers(claim.text, list(dict.fromkeys(numbers)))
         piece = sentence if not self.parts else " " + sentence
         self.parts.append(piece)
         return piece
@@ -269,22 +270,7 @@ class _Run:
     def _citation(self, ev, n: int) -> Citation:
         snap = self.request.snapshot
         source = next(s for s in self.sources if s.n == ev.n)
-        passage = source.passage
-        doc = snap.documents.get(ev.row.doc_id)
-        return Citation(
-            n=n,
-            doc_id=ev.row.doc_id,
-            title=doc.title if doc else passage.chunk.title,
-            source=doc.source if doc else passage.source,
-            snippet=ev.row.text,
-            start=ev.row.start,
-            end=ev.row.end,
-            score=round(passage.score, 4),
-            publisher=doc.publisher if doc else passage.publisher,
-            date=doc.date if doc else passage.date,
-            context=passage.chunk.text,
-            context_start=passage.chunk.start,
-        )
+        return citation(n, ev.row, source.passage, snap.documents.get(ev.row.doc_id), source.passage.score)
 
     def result(self, fallback: Answer) -> Answer:
         owner, request = self.owner, self.request
@@ -322,15 +308,6 @@ class _Run:
         fallback.notes.insert(0, f"Showing the extractive answer: {why}.")
         fallback.mode_used = "extractive"
         return fallback
-
-
-def _with_markers(text: str, numbers: list[int]) -> str:
-    """"…tanks [1][2]." — markers inside the final full stop, like the extractive answers."""
-    marks = "".join(f"[{n}]" for n in numbers)
-    text = text.strip()
-    if text and text[-1] in ".!?":
-        return f"{text[:-1].rstrip()} {marks}{text[-1]}"
-    return f"{text} {marks}."
 
 
 def _describe(exc: Exception, config: Config) -> str:

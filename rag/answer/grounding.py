@@ -114,7 +114,7 @@ def sources_from_passages(passages: list[Passage], rows: list[SentenceRow], vect
         ev = [
             Evidence(n, row, None if vectors is None or len(vectors) == 0 else vectors[i])
             for i, row in enumerate(rows)
-            if row.doc_id == c.doc_id and min(c.end, row.end) - max(c.start, row.start) >= 0.5 * (row.end - row.start)
+            if row.doc_id == c.doc_id and c.holds_most_of(row.start, row.end)
         ]
         if not ev:  # a passage with no indexed sentence is cited whole
             ev = [Evidence(n, SentenceRow(c.doc_id, c.start, c.end, c.text))]
@@ -127,17 +127,8 @@ def normalise(text: str) -> str:
     return _MARKER_AFTER_STOP.sub(lambda m: f" {m.group(3).strip()}{m.group(1)} ", text)
 
 
-def ensure_punkt() -> None:
-    """rag.sentences looks for punkt in llama-index's user cache, which only exists after the
-    indexer ran in this process; the copy bundled with llama-index-core is always there."""
-    from rag.offline import use_bundled_nltk_data
-
-    use_bundled_nltk_data()
-
-
 def split_claims(text: str) -> list[tuple[int, int]]:
     """Sentence spans of generated text; every line is its own unit (lists, headings)."""
-    ensure_punkt()
     spans: list[tuple[int, int]] = []
     pos = 0
     for line in text.split("\n"):

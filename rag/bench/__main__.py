@@ -37,6 +37,7 @@ from typing import Any
 from rag.bench import corpus as synth
 from rag.bench.measure import LoadSampler, load_average, percentiles, run_worker, write_json
 from rag.config import ROOT
+from rag.eval.report import git_commit
 
 RESULTS = ROOT / "bench" / "results"
 CACHE = ROOT / "bench" / ".cache"
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         clients = [c for c in clients if c <= 4]
     sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else ([50] if args.quick else FULL_SIZES)
-    run: dict[str, Any] = {"created": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine(), "commit": _commit(),
+    run: dict[str, Any] = {"created": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine(), "commit": git_commit(),
                            "command": "python -m rag.bench " + " ".join(argv if argv is not None else sys.argv[1:]),
                            "corpora": {}}
     out_path = args.out or RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
@@ -415,12 +416,6 @@ def machine() -> dict:
     return {"cpus": os.cpu_count(), "cpu": cpu, "memory": mem, "python": platform.python_version(),
             "platform": platform.platform()}
 
-
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "?"
 
 
 if __name__ == "__main__":

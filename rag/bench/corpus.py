@@ -308,8 +308,4 @@ def load_real(path: Path, folder: Path) -> tuple[Path, list[Question]]:
     return src, questions
 
 
-def describe(articles: list[Article]) -> dict:
-    return {"articles": len(articles), "avg_chars": round(sum(len(a.text) for a in articles) / max(1, len(articles)))}
-
-
 __all__ = ["Article", "Question", "article", "generate", "write_folder", "questions_for", "load_real", "asdict"]

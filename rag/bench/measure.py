@@ -3,33 +3,28 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import resource
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from rag.config import ROOT
+from rag.eval.metrics import percentile
 
 RESULT_MARK = "@@BENCH@@"  # the line a worker prints its result on
 
 
 def percentiles(seconds: list[float]) -> dict[str, float]:
-    """p50/p95/p99 and mean in milliseconds (nearest-rank percentiles)."""
+    """p50/p95/p99 and mean in milliseconds (percentiles as rag.eval.metrics.percentile computes them)."""
     if not seconds:
         return {"n": 0}
-    ms = sorted(s * 1000 for s in seconds)
-
-    def rank(p: float) -> float:
-        return ms[min(len(ms) - 1, max(0, math.ceil(p / 100 * len(ms)) - 1))]
-
-    return {"n": len(ms), "p50": round(rank(50), 2), "p95": round(rank(95), 2), "p99": round(rank(99), 2),
-            "mean": round(sum(ms) / len(ms), 2)}
+    ms = [s * 1000 for s in seconds]
+    return {"n": len(ms), "p50": round(percentile(ms, 50), 2), "p95": round(percentile(ms, 95), 2),
+            "p99": round(percentile(ms, 99), 2), "mean": round(sum(ms) / len(ms), 2)}
 
 
 def peak_rss_mb() -> float:
@@ -66,12 +61,6 @@ class LoadSampler:
 
     def summary(self) -> dict[str, float]:
         return {"min": min(self.samples), "mean": round(sum(self.samples) / len(self.samples), 2), "max": max(self.samples)}
-
-
-def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    t0 = time.perf_counter()
-    value = fn()
-    return value, time.perf_counter() - t0
 
 
 def emit(result: dict[str, Any]) -> None:

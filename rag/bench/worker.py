@@ -157,33 +157,6 @@ def _clear_query_cache(p) -> None:
         p.embedder._query_cache.clear()
 
 
-def job_reindex(args: dict[str, Any]) -> dict[str, Any]:
-    """Open an existing index (no seeds check), then sync it with an unchanged corpus: the
-    figures before/after comparisons need, on an index built once."""
-    from rag.pipeline import Pipeline
-    from rag.retrieve.retrieval import build_snapshot
-    from rag.store.chroma import Store
-
-    config = _config(args)
-    p = Pipeline(config)
-    p.embedder.warm_up()
-    t0 = time.perf_counter()
-    p.warm_up(sync=False)
-    out: dict[str, Any] = {"open_s": round(time.perf_counter() - t0, 3)}
-    t0 = time.perf_counter()
-    build_snapshot(Store.open_current(config.index_dir, config.collection))
-    out["snapshot_open_s"] = round(time.perf_counter() - t0, 3)
-    times = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        report = p.index()
-        times.append(time.perf_counter() - t0)
-        assert not report.changed
-    out["reindex_unchanged_s"] = round(sorted(times)[1], 3)
-    out["reindex_unchanged_all_s"] = [round(t, 3) for t in times]
-    return out
-
-
 def job_serve(args: dict[str, Any]) -> dict[str, Any]:
     """Warm latencies (retrieval alone, full answers) and concurrent clients over one pipeline."""
     from rag.pipeline import Pipeline

@@ -6,7 +6,6 @@ import argparse
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -65,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     created = time.strftime("%Y-%m-%d %H:%M:%S")
     out_dir = args.out or REPORTS / time.strftime("%Y%m%d-%H%M%S")
     # Latency depends on what else the machine runs: the load average is kept with the figures.
-    meta = {"created": created, "commit": _commit(), "gold": str(args.gold), "sections": sections,
+    meta = {"created": created, "commit": report.git_commit(), "gold": str(args.gold), "sections": sections,
             "load_average": f"{load_before} at start, {_load()} at end (1-minute, {os.cpu_count()} CPUs)",
             "command": " ".join(["python -m rag.eval", *(argv if argv is not None else sys.argv[1:])])}
     path = report.write(results, out_dir, meta, make_plots=not args.no_plots)
@@ -148,12 +147,3 @@ def _load() -> str:
     except OSError:
         return "?"
 
-
-def _commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=5)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-        return (out.stdout.strip() or "?") + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "?"

@@ -6,10 +6,9 @@ A new answer mode needs no code here: `--config mymode:answer_mode=mymode` (or a
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
-from rag.config import Config
+from rag.config import Config, coerce
 from rag.errors import ConfigError
 
 PIPELINE = "pipeline"
@@ -75,23 +74,13 @@ def resolve(specs: list[str]) -> list[EvalConfig]:
 
 def parse_overrides(assignments: str) -> dict[str, Any]:
     """"top_k=8,retrieval=dense" → {"top_k": 8, "retrieval": "dense"}, typed like the Config field."""
-    types = {f.name: type(getattr(Config(), f.name)) for f in fields(Config) if f.name != "extra"}
+    types = {f.name: type(getattr(Config(), f.name)) for f in fields(Config)}
     overrides: dict[str, Any] = {}
     for part in assignments.split(","):
         key, sep, raw = part.partition("=")
         key = key.strip()
         if not sep or key not in types:
             raise ConfigError(f"bad setting {part!r}: write key=value with a Config field ({', '.join(types)})")
-        overrides[key] = _coerce(key, raw.strip(), types[key])
+        overrides[key] = coerce(raw.strip(), types[key], key)
     return overrides
 
-
-def _coerce(key: str, raw: str, kind: type) -> Any:
-    try:
-        if kind is bool:
-            return raw.lower() in {"1", "true", "yes", "on"}
-        if issubclass(kind, Path):
-            return Path(raw).expanduser()
-        return kind(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{key}={raw!r} is not a valid {kind.__name__}") from exc

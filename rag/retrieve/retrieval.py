@@ -78,7 +78,7 @@ class Snapshot:
     def chunk_holding(self, doc_id: str, start: int, end: int) -> Chunk | None:
         """The first chunk of the document that holds most of the span [start, end)."""
         for c in self.chunks_by_doc.get(doc_id, []):
-            if min(c.end, end) - max(c.start, start) >= 0.5 * (end - start):
+            if c.holds_most_of(start, end):
                 return c
         return None
 
