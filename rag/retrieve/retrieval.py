@@ -170,6 +170,16 @@ def near_duplicate(a: str, b: str, threshold: float) -> bool:
     return bool(sa and sb) and len(sa & sb) / min(len(sa), len(sb)) >= threshold
 
 
+def keep_leaders(order: list[str], leaders: list[str], top_k: int) -> list[str]:
+    """The fused order with every leader (each retriever's best hit) in the first `top_k`: leaders
+    outside them take the places of the lowest-ranked others, and fused order holds within both parts.
+    (Moving each leader to place top_k - 1 in turn pushed the first one back out.)"""
+    leaders = [c for c in dict.fromkeys(leaders) if c in order][:top_k]
+    others = [c for c in order if c not in leaders]
+    head = set(leaders) | set(others[: top_k - len(leaders)])
+    return [c for c in order if c in head] + [c for c in order if c not in head]
+
+
 class Retriever:
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -204,10 +214,7 @@ class Retriever:
         # both beat one that BM25 ranks 1st and dense misses (a sentence that never names the
         # country the question names).
         leaders = [ids[0] for ids, _ in rankings if ids]
-        for cid in reversed(leaders):
-            if cid in order[top_k - 1 :]:
-                order.remove(cid)
-                order.insert(top_k - 1, cid)
+        order = keep_leaders(order, leaders, top_k)
         for cid in order:
             chunk = snap.chunks[snap.row_of[cid]]
             # The same report syndicated twice would fill the context with one fact: keep the best.
