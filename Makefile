@@ -12,7 +12,7 @@ WHEELS := .cache/wheels
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
-.PHONY: setup run test lint index eval bench fit clean smollm2
+.PHONY: setup run test check lint index eval bench fit clean smollm2
 
 setup: $(STAMP)
 
@@ -40,6 +40,10 @@ run: setup
 # Everything (what CI runs): lint, then the whole suite with models, servers and browsers.
 test: lint
 	$(PY) -m pytest
+
+# The fast loop: lint and the unit tests (no model loads, Chroma pipelines, servers or browsers).
+check: lint
+	$(PY) -m pytest -q -m "not slow and not llm and not browser"
 
 # Ruff, then the import direction between layers (docs/architecture.md).
 lint: setup

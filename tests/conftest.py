@@ -58,6 +58,18 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
+# Fixtures that load the embedding model (and build Chroma indexes): a test using one must be marked
+# slow, so that `make check` (-m "not slow and not llm and not browser") stays a fast loop.
+MODEL_FIXTURES = {"embedder", "seed_pipeline", "fresh_pipeline", "local_pipeline", "gate_result"}
+
+
+def pytest_collection_modifyitems(config, items):
+    unmarked = [it.nodeid for it in items
+                if MODEL_FIXTURES & set(it.fixturenames) and it.get_closest_marker("slow") is None]
+    if unmarked:
+        raise pytest.UsageError("tests that load the embedding model must be marked slow: " + ", ".join(unmarked))
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     model = Embedder()

@@ -10,6 +10,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from rag import cli
 from rag.schema import Answer, Citation, ShortAnswer
 
@@ -17,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SENTENCE = "A deadly attack in Indian-administered Kashmir killed 26 tourists on April 22."
 
 
+@pytest.mark.slow
 def test_index_ask_sources(tmp_path):
     shutil.copytree(ROOT / "seeds", tmp_path / "seeds", ignore=shutil.ignore_patterns("uploads"))
     env = {**os.environ, "RAG_SEEDS_DIR": str(tmp_path / "seeds"), "RAG_INDEX_DIR": str(tmp_path / "index")}

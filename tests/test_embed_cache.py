@@ -1,6 +1,7 @@
 """The embedding cache: exact vectors back by content, per model, and reused by rebuilds."""
 
 import numpy as np
+import pytest
 
 from rag.store.embed_cache import EmbeddingCache, embed_with_cache
 
@@ -56,6 +57,7 @@ def test_an_unreadable_cache_only_costs_recomputation(tmp_path):
     assert computed == 2 and vectors.shape == (2, 8)
 
 
+@pytest.mark.slow
 def test_rebuild_and_unchanged_text_reuse_cached_vectors(fresh_pipeline, monkeypatch):
     p = fresh_pipeline
     first = p.index()

@@ -37,6 +37,7 @@ def torch_embedder() -> Embedder:
     return e
 
 
+@pytest.mark.slow
 def test_onnx_gives_the_vectors_torch_gives(embedder, torch_embedder):
     assert embedder.backend == "onnx" and torch_embedder.backend == "torch"
     a, b = embedder.embed(TEXTS), torch_embedder.embed(TEXTS)
@@ -50,11 +51,13 @@ def test_onnx_gives_the_vectors_torch_gives(embedder, torch_embedder):
     assert embedder.token_counts(TEXTS)[-1] == 256
 
 
+@pytest.mark.slow
 def test_the_backend_does_not_change_what_the_index_stores(embedder, torch_embedder):
     # Same name and fingerprint: an index and a vector cache built with one serve the other.
     assert embedder.name == torch_embedder.name and embedder.fingerprint == torch_embedder.fingerprint
 
 
+@pytest.mark.slow
 def test_a_start_with_a_saved_export_never_imports_torch(embedder):
     code = (
         "import sys, rag\n"
@@ -69,6 +72,7 @@ def test_a_start_with_a_saved_export_never_imports_torch(embedder):
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_serving_an_existing_index_loads_neither_torch_nor_llama_index(seed_pipeline):
     # What makes a start fast (README, Performance): the answer path runs on ONNX Runtime,
     # tiktoken and bm25s; torch and llama-index load only to export the model or to chunk.
@@ -88,6 +92,7 @@ def test_serving_an_existing_index_loads_neither_torch_nor_llama_index(seed_pipe
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.slow
 def test_a_damaged_export_is_made_again(embedder, tmp_path, caplog):
     folder = onnx_encoder.export_dir(tmp_path, embedder.fingerprint)
     shutil.copytree(onnx_encoder.export_dir(embedder.cache_dir, embedder.fingerprint), folder)
@@ -102,6 +107,7 @@ def test_a_damaged_export_is_made_again(embedder, tmp_path, caplog):
     assert np.min(np.sum(vectors * embedder.embed(TEXTS[:3]), axis=1)) > 1 - 1e-4
 
 
+@pytest.mark.slow
 def test_an_export_that_disagrees_with_torch_is_not_kept(embedder, tmp_path, monkeypatch):
     monkeypatch.setattr(onnx_encoder, "MAX_COSINE_GAP", -1.0)  # no graph can pass: the check must refuse it
     with pytest.raises(onnx_encoder.ExportError, match="disagrees with torch"):
@@ -109,6 +115,7 @@ def test_an_export_that_disagrees_with_torch_is_not_kept(embedder, tmp_path, mon
     assert not any((tmp_path / "onnx").iterdir())  # neither the export nor its temporary folder
 
 
+@pytest.mark.slow
 def test_a_model_the_onnx_path_cannot_run_falls_back_to_torch(tmp_path, caplog):
     # Max pooling: sentence-transformers supports it, our exported graph + pooling does not.
     model = tmp_path / "model-maxpool"
@@ -132,6 +139,7 @@ def test_an_unknown_backend_is_a_clear_error():
         Embedder(backend="openvino")
 
 
+@pytest.mark.slow
 def test_int8_variants_are_models_of_their_own(embedder, tmp_path):
     onnx8 = Embedder(quantize=True, cache_dir=tmp_path)
     torch8 = Embedder(quantize=True, backend="torch")
@@ -146,6 +154,7 @@ def test_int8_variants_are_models_of_their_own(embedder, tmp_path):
     assert 0.85 < float(np.mean(cos)) < 0.9999
 
 
+@pytest.mark.slow
 def test_two_processes_exporting_at_once_both_get_the_onnx_backend(tmp_path):
     # A fresh machine where the app and the CLI start together: each exports, one publishes first.
     code = (

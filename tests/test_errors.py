@@ -14,18 +14,21 @@ from rag.pipeline import Pipeline, safe_filename
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("question, message", [("", "empty"), ("   \n\t ", "empty"), ("x" * 1001, "1,001 characters long; the limit is 1,000")])
 def test_bad_questions(seed_pipeline, question, message):
     with pytest.raises(QuestionError, match=message):
         seed_pipeline.ask(question)
 
 
+@pytest.mark.slow
 def test_missing_seeds_folder(tmp_path, embedder):
     p = Pipeline(Config.from_env(seeds_dir=tmp_path / "nope", index_dir=tmp_path / "index"), embedder=embedder)
     with pytest.raises(CorpusError, match="nope does not exist"):
         p.warm_up()
 
 
+@pytest.mark.slow
 def test_empty_seeds_folder(tmp_path, embedder):
     (tmp_path / "seeds").mkdir()
     (tmp_path / "seeds" / "notes.pdf").write_bytes(b"%PDF")
@@ -34,6 +37,7 @@ def test_empty_seeds_folder(tmp_path, embedder):
         p.index()
 
 
+@pytest.mark.slow
 def test_unreadable_file(fresh_pipeline):
     if os.geteuid() == 0:
         pytest.skip("root reads any file; permission errors cannot be produced")
@@ -44,6 +48,7 @@ def test_unreadable_file(fresh_pipeline):
         fresh_pipeline.index()
 
 
+@pytest.mark.slow
 def test_unreadable_file_via_folder_named_like_an_article(fresh_pipeline):
     # A path that cannot be read as a file: an article-named folder with an unreadable entry.
     path = fresh_pipeline.config.seeds_dir / "dangling.txt"
@@ -52,12 +57,14 @@ def test_unreadable_file_via_folder_named_like_an_article(fresh_pipeline):
         fresh_pipeline.index()
 
 
+@pytest.mark.slow
 def test_file_with_only_boilerplate(fresh_pipeline):
     (fresh_pipeline.config.seeds_dir / "menu.txt").write_text("Home\nSettings\nShare\nSubscribe\n", encoding="utf-8")
     with pytest.raises(CorpusError, match="menu.txt: no article text found"):
         fresh_pipeline.index()
 
 
+@pytest.mark.slow
 def test_oversized_file(fresh_pipeline):
     p = Pipeline(fresh_pipeline.config.with_(max_file_bytes=4000), embedder=fresh_pipeline.embedder)
     with pytest.raises(CorpusError, match=r"bytes is over the 4,000-byte limit"):
@@ -99,6 +106,7 @@ def run_cli(*args, env_extra=None):
     return subprocess.run([sys.executable, "-m", "rag", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_cli_errors_exit_non_zero(tmp_path):
     env = {"RAG_SEEDS_DIR": str(tmp_path / "missing"), "RAG_INDEX_DIR": str(tmp_path / "index")}
     res = run_cli("index", env_extra=env)

@@ -20,6 +20,8 @@ from rag.errors import ConfigError
 from rag.pipeline import Pipeline
 from rag.schema import Answer
 
+pytestmark = pytest.mark.slow  # every test answers over the seed pipeline (model + Chroma)
+
 JAPAN = "What did Japan offer India?"
 UNANSWERABLE = "Who won the 2022 FIFA World Cup?"  # the extractive check refuses it: no story names the Cup
 MARKER = re.compile(r"\[(\d+)\]")

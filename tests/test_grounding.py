@@ -148,6 +148,7 @@ def test_a_sentence_that_only_repeats_the_question_is_dropped(sources):
     assert not c.kept
 
 
+@pytest.mark.slow
 def test_a_paraphrase_is_accepted_with_embeddings(sources, embedder):
     rows = [e for s in sources for e in s.evidence]
     vectors = embedder.embed([e.row.text for e in rows])

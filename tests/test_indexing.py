@@ -9,6 +9,8 @@ from rag.errors import CorpusError, IndexCorruptError
 from rag.pipeline import Pipeline
 from rag.store.chroma import Store
 
+pytestmark = pytest.mark.slow  # the embedding model and Chroma indexes
+
 
 def test_second_run_embeds_nothing_and_changes_are_picked_up(fresh_pipeline):
     p = fresh_pipeline

@@ -55,6 +55,7 @@ def test_a_missing_prompt_file_fails_at_load(prompts_copy):
         load_prompts(prompts_copy)
 
 
+@pytest.mark.slow
 def test_a_broken_prompt_stops_the_generative_pipeline_at_start(prompts_copy, tmp_path, embedder):
     (prompts_copy / "answer_base.txt").write_text("Answer this: {question}\n")
     config = Config.from_env(seeds_dir=tmp_path / "seeds", index_dir=tmp_path / "index",

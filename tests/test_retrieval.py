@@ -2,6 +2,8 @@
 
 import pytest
 
+pytestmark = pytest.mark.slow  # the embedding model and Chroma indexes
+
 MAIN = "000_c0363eb08f2c74e0"
 PARAPHRASES = [
     ("Which nation did Tokyo propose to assist with building combat aircraft and armoured vehicles?", MAIN),
@@ -33,13 +35,14 @@ def test_passages_carry_both_ranks_and_are_fused(seed_pipeline):
 def test_hybrid_is_at_least_as_good_as_each_retriever(seed_pipeline, embedder):
     from rag.pipeline import Pipeline
 
-    def hits(mode):
+    def found(mode):
         p = Pipeline(seed_pipeline.config.with_(retrieval=mode), embedder=embedder).warm_up(sync=False)
-        return sum(doc in [x.chunk.doc_id for x in p.retrieve(q, top_k=3)] for q, doc in PARAPHRASES)
+        return {q for q, doc in PARAPHRASES if doc in [x.chunk.doc_id for x in p.retrieve(q, top_k=3)]}
 
-    hybrid, dense, bm25 = hits("hybrid"), hits("dense"), hits("bm25")
-    assert hybrid >= max(dense, bm25) - 1
-    assert hybrid == len(PARAPHRASES)
+    hybrid, dense, bm25 = found("hybrid"), found("dense"), found("bm25")
+    assert hybrid >= dense | bm25  # fusion loses no story either retriever finds alone
+    assert len(hybrid) == len(PARAPHRASES)
+    assert len(bm25) < len(PARAPHRASES)  # the paraphrases defeat word matching: the dense side is tested
 
 
 def test_near_duplicate_chunks_do_not_crowd_the_results(tmp_path, embedder):
