@@ -45,10 +45,11 @@ test: lint
 check: lint
 	$(PY) -m pytest -q -m "not slow and not llm and not browser"
 
-# Ruff, then the import direction between layers (docs/architecture.md).
+# Ruff, the import direction between layers (docs/architecture.md), then mypy over rag/.
 lint: setup
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
 
 index: setup
 	$(PY) -m rag index

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Environment variable for each field: RAG_<FIELD NAME IN UPPER CASE>, e.g. RAG_TOP_K.
 ENV_PREFIX = "RAG_"
 EMBED_BACKENDS = ("onnx", "torch")
+ANSWER_MODES = ("extractive", "local", "openai")
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ class Config:
     def validate(self) -> None:
         if self.embed_backend not in EMBED_BACKENDS:
             raise ConfigError(f"embed_backend must be onnx or torch, not {self.embed_backend!r}")
+        if self.answer_mode not in ANSWER_MODES:
+            raise ConfigError(f"answer_mode must be extractive, local or openai, not {self.answer_mode!r}")
         if self.retrieval not in {"hybrid", "dense", "bm25"}:
             raise ConfigError(f"retrieval must be hybrid, dense or bm25, not {self.retrieval!r}")
         if self.top_k < 1 or self.candidates < self.top_k:
@@ -97,7 +100,7 @@ class Config:
             raise ConfigError("collection name must be 3-512 characters (a Chroma rule)")
 
 
-def coerce(raw: str, kind: type, label: str) -> Any:
+def coerce(raw: str, kind: type[Any], label: str) -> Any:
     """`raw` as a value of `kind` (a Config field's type); `label` names the setting in the error."""
     try:
         if kind is bool:

@@ -42,6 +42,6 @@ def use_bundled_nltk_data() -> None:
     """Let NLTK find the punkt data bundled with llama-index-core, so it never tries to download it."""
     import nltk
 
-    bundled = str(bundled_static() / "nltk_cache")
+    bundled = str(bundled_static() / "nltk_cache")  # type: ignore[operator]  # llama-index-core is a requirement
     if bundled not in nltk.data.path:
         nltk.data.path.append(bundled)

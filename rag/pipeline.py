@@ -101,6 +101,7 @@ class Pipeline:
     def snapshot(self) -> Snapshot:
         if self._snapshot is None:
             self.warm_up()
+        assert self._snapshot is not None  # warm_up sets it
         return self._snapshot
 
     # -- indexing --------------------------------------------------------------------------

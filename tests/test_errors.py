@@ -74,6 +74,8 @@ def test_oversized_file(fresh_pipeline):
 def test_bad_config_values():
     with pytest.raises(ConfigError, match="retrieval must be"):
         Config.from_env(retrieval="magic")
+    with pytest.raises(ConfigError, match="answer_mode must be extractive, local or openai, not 'llm'"):
+        Config.from_env(answer_mode="llm")
     os.environ["RAG_TOP_K"] = "lots"
     try:
         with pytest.raises(ConfigError, match="RAG_TOP_K='lots' is not a valid int"):

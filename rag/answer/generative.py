@@ -76,10 +76,12 @@ class GenerativeAnswerer:
                 self.client = build_client(self.config)
 
     def answer(self, request: AnswerRequest) -> Answer:
-        result = None
+        result: Answer | None = None
         for item in self.stream(request):
             if isinstance(item, Answer):
                 result = item
+        if result is None:  # stream() always ends with the final Answer
+            raise RuntimeError("the answer stream ended without an Answer")
         return result
 
     def stream(self, request: AnswerRequest) -> Iterator[str | Answer]:
@@ -105,6 +107,7 @@ class GenerativeAnswerer:
     def build_prompt(self, request: AnswerRequest, question: str) -> tuple[str, list[Source]]:
         """The answer prompt and the sources it numbers, trimmed to fit the model's context."""
         client = self.client
+        assert client is not None, "warm_up() first"
         snap = request.snapshot
         passages = request.passages[: self.max_sources] if self.max_sources else list(request.passages)
         doc_ids = list(dict.fromkeys(p.chunk.doc_id for p in passages))
@@ -130,6 +133,7 @@ class GenerativeAnswerer:
         history = "\n".join(f"- {q}" for q in request.history[-4:])
         prompt = self.prompts.condense.render(history=history, question=request.question)
         text = ""
+        assert self.client is not None, "warm_up() first"
         for piece in self.client.stream(prompt, stops=["\n", *self.client.stops], wait=deadline - time.perf_counter()):
             text += piece
             if time.perf_counter() > deadline or len(text) > 300:
@@ -169,6 +173,7 @@ class _Run:
         client = owner.client
         limit = owner.config.max_answer_sentences
         try:
+            assert client is not None, "warm_up() first"
             question = owner.standalone_question(request, self.deadline)
             prompt, self.sources = owner.build_prompt(request, question)
             grounder = Grounder(self.sources, embed=owner.embedder.embed, idf=request.snapshot.lexical.idf, question=question)

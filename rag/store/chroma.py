@@ -66,8 +66,8 @@ class Store:
     def __init__(self, path: Path, collection: str) -> None:
         self.path = path
         self.collection_name = collection
-        self._client = None
-        self.sentences_col = None
+        self._client: Any = None  # chromadb.PersistentClient once open()
+        self.sentences_col: Any = None  # its collection of sentence vectors
         # Parsed tables, keyed by the file's identity: a 10k-document manifest takes ~0.3 s to
         # parse and was parsed several times per sync and snapshot. A rewrite (os.replace) gives
         # the file a new inode, so a change by this or another process is always seen.

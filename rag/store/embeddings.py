@@ -16,6 +16,7 @@ import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -64,7 +65,7 @@ class Embedder:
         # An index built with one variant cannot be queried with another, so `name` and
         # `fingerprint` differ per variant, which makes the indexer rebuild. Off by default.
         self.quantize = quantize
-        self._model = None  # a SentenceTransformer (torch) or an OnnxEncoder
+        self._model: Any = None  # a SentenceTransformer (torch) or an OnnxEncoder
         self._lock = threading.Lock()  # model load and model calls
         self._cache_lock = threading.Lock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()

@@ -103,7 +103,7 @@ class Indexer:
         settings = index_settings(self.config, self.embedder)
         current = None if store is None else store.manifest()  # parsed once
         fresh = current is None or current.settings != settings
-        old = Manifest(settings=settings) if fresh else current
+        old = current if current is not None and not fresh else Manifest(settings=settings)
 
         by_source = {f.source: f for f in files}
         if len(by_source) != len(files):
@@ -146,7 +146,7 @@ class Indexer:
 
         # Nothing has touched the store up to here. From now on: add new rows, publish the
         # tables, then delete stale rows (rows not in the chunk table are ignored by retrieval).
-        target = Store.create(self.config.index_dir, self.config.collection) if fresh else store
+        target = store if store is not None and not fresh else Store.create(self.config.index_dir, self.config.collection)
         try:
             manifest = Manifest(settings=settings, files=dict(old.files), documents=dict(old.documents))
             stale_sources = set(removed_sources) | set(changed)
@@ -156,8 +156,8 @@ class Indexer:
             # deleting them took the story out of dense search.
             readded = set(sent_ids)
             stale_sents = [sid for d in stale_docs for sid in old.documents[d].sentence_ids if sid not in readded]
-            for s in stale_sources:
-                manifest.files.pop(s, None)
+            for source in stale_sources:
+                manifest.files.pop(source, None)
             for d in stale_docs:
                 manifest.documents.pop(d, None)
             for source, (digest, docs) in changed.items():
@@ -189,7 +189,7 @@ class Indexer:
             if changed or removed_sources or fresh:
                 # The chunk table is read only when it has to be rewritten: a sync that finds
                 # nothing changed never parses it.
-                old_chunks = [] if fresh else store.chunks()
+                old_chunks = [] if fresh else target.chunks()
                 all_chunks = [c for c in old_chunks if c.doc_id not in stale_docs] + new_chunks
                 n_chunks = len(all_chunks)
             else:

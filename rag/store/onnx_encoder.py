@@ -160,7 +160,7 @@ def export(model_path: str, fingerprint: str, folder: Path, quantize: bool = Fal
     log.info("exporting %s to ONNX (once per model) under %s", model_path, folder)
     st = SentenceTransformer(model_path, device="cpu", local_files_only=True)
     transformer = st[0]
-    model = transformer.auto_model.eval()
+    model = transformer.auto_model.eval()  # type: ignore[union-attr]
     sample = st.tokenizer(["a short sample sentence"], return_tensors="pt")
     names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]
 
@@ -191,7 +191,7 @@ def export(model_path: str, fingerprint: str, folder: Path, quantize: bool = Fal
                               input_names=names, output_names=["last_hidden_state"], dynamic_axes=axes,
                               opset_version=17, dynamo=False)
         expected = st.encode(PROBES, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-        meta = {"format": FORMAT, "fingerprint": fingerprint, "max_seq_length": int(st.max_seq_length),
+        meta = {"format": FORMAT, "fingerprint": fingerprint, "max_seq_length": int(st.max_seq_length),  # type: ignore[arg-type]
                 "dimension": int(expected.shape[1]), "pooling": pooling, "inputs": names,
                 "torch": torch.__version__}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
