@@ -439,6 +439,7 @@ def compose(chosen: list[Candidate], snap) -> tuple[str, list[Citation]]:
                 end=c.row.end,
                 score=round(c.score, 4),
                 publisher=doc.publisher if doc else "",
+                url=doc.url if doc else "",
                 date=doc.date if doc else "",
                 context=c.passage.chunk.text,
                 context_start=c.passage.chunk.start,

@@ -281,6 +281,7 @@ class _Run:
             end=ev.row.end,
             score=round(passage.score, 4),
             publisher=doc.publisher if doc else passage.publisher,
+            url=doc.url if doc else "",
             date=doc.date if doc else passage.date,
             context=passage.chunk.text,
             context_start=passage.chunk.start,

@@ -70,6 +70,7 @@ class DocRecord:
     aside_names: list[str] = field(default_factory=list)
     # Entity spans [start, end, label] in the document text, sorted by start (rag.entities).
     entities: list[list] = field(default_factory=list)
+    url: str = ""  # (indexes made before urls were kept load with none)
 
 
 @dataclass
