@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import rag  # noqa: F401  (first: keeps every library, Gradio included, offline)
+from rag.cli import ProgressBars
 from rag.config import Config
 from rag.errors import RagError
 from rag.pipeline import Pipeline
@@ -45,6 +46,7 @@ EXAMPLES = [
     "How many people were killed in the Kashmir attack, and on what date?",
 ]
 UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm"]
+PROGRESS_LABELS = {"read": "reading files", "annotate": "tagging stories", "embed": "embedding sentences"}
 
 # System fonts only: a theme with Google Fonts would make every page load reach the internet.
 THEME = gr.themes.Default(
@@ -71,6 +73,26 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
 
     def documents_view() -> tuple[str, dict, str]:
         return render.documents_html(pipeline.documents()), gr.update(choices=file_choices(), value=None), status()
+
+    def folder_view() -> tuple[str, dict]:
+        """What changed in the seeds folder since the last index, and the button that indexes it
+        (the app never indexes the folder on its own)."""
+        pending = pipeline.folder_changes()
+        note = f'<p class="dz-note">{render.esc(pending.describe(str(pipeline.config.seeds_dir)))}</p>' if pending else ""
+        return note, gr.update(visible=bool(pending))
+
+    # (Gradio finds its progress tracker by this default value: B008 does not apply.)
+    def index_folder(progress: gr.Progress = gr.Progress()) -> tuple[str, str, dict, str, str, dict]:  # noqa: B008
+        def step(stage: str, done: int, total: int) -> None:
+            progress((done, total), desc=PROGRESS_LABELS.get(stage, stage), unit="items")
+
+        try:
+            report = pipeline.index(progress=step)
+            ok, failed = [f"indexed the folder: added {len(report.added)}, updated {len(report.updated)}, "
+                          f"removed {len(report.removed)}; now {report.documents} documents"], []
+        except RagError as exc:
+            ok, failed = [], [str(exc)]
+        return render.message_html(ok, failed), *documents_view(), *folder_view()
 
     # -- chat ---------------------------------------------------------------------------------
     def respond(message: str, chat: Messages | None, questions: list[str] | None) -> Iterator[tuple[Messages, str, list[str]]]:
@@ -108,10 +130,12 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
         yield chat, "", questions + [question]
 
     # -- documents ------------------------------------------------------------------------------
-    def upload_files(paths: list[str] | None) -> tuple[str, str, dict, str, None]:
+    def upload_files(paths: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str, dict, str, None]:  # noqa: B008
         ok, failed = [], []
-        for path in paths or []:
+        paths = paths or []
+        for i, path in enumerate(paths):
             name = Path(path).name  # Gradio keeps the uploaded file's own name
+            progress((i, len(paths)), desc=f"indexing {name}", unit="files")
             try:
                 report = pipeline.upload(name, Path(path).read_bytes())
                 ok.append(_report_line(name, report))
@@ -215,6 +239,9 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
                                                 choices=file_choices(), value=None, elem_id="dz-remove-choice")
                         remove_btn = gr.Button("Remove", variant="stop", elem_id="dz-remove-btn")
                 result = gr.HTML(elem_id="dz-result")
+                with gr.Row():
+                    folder_note = gr.HTML(elem_id="dz-folder-note")
+                    reindex_btn = gr.Button("Index the folder's changes", visible=False, elem_id="dz-reindex-btn")
         questions = gr.State([])
 
         chat_io = {"inputs": [msg, chatbot, questions], "outputs": [chatbot, msg, questions]}
@@ -228,6 +255,9 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
         remove_btn.click(remove_file, [to_remove], [result, docs_table, to_remove, status_line], api_visibility="private")
         # Another tab may have changed the index: show the current state on every page load.
         demo.load(documents_view, outputs=[docs_table, to_remove, status_line], api_visibility="private")
+        demo.load(folder_view, outputs=[folder_note, reindex_btn], api_visibility="private")
+        reindex_btn.click(index_folder, outputs=[result, docs_table, to_remove, status_line, folder_note, reindex_btn],
+                          api_visibility="private")
 
         gr.api(api_ask, api_name="ask")
         gr.api(api_upload, api_name="upload")
@@ -312,7 +342,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = Config.from_env(**overrides)
         print("Loading the models and opening the index…", file=sys.stderr)
-        pipeline = Pipeline(config).warm_up()  # models load now, not on the first question
+        with ProgressBars() as bars:  # shown only when there is no index yet and one is built
+            pipeline = Pipeline(config).warm_up(progress=bars)  # models load now, not on the first question
+        pending = pipeline.folder_changes()
+        if pending:  # never indexed silently: the Documents tab offers the button too
+            print(f"note: {pending.describe(str(config.seeds_dir))}", file=sys.stderr)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

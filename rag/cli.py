@@ -7,9 +7,13 @@ import json
 import os
 import sys
 import textwrap
+from pathlib import Path
+
+from tqdm import tqdm
 
 from rag.config import Config
 from rag.errors import RagError
+from rag.ingest.imports import Fields, import_path
 from rag.pipeline import Pipeline
 from rag.schema import Answer
 
@@ -19,6 +23,15 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p_index = sub.add_parser("index", help="index the seeds folder (only new or changed files are embedded)")
     p_index.add_argument("--rebuild", action="store_true", help="rebuild from scratch (the old index serves until done)")
+    p_index.add_argument("--add", type=Path, metavar="PATH",
+                         help="first import another folder, or a .jsonl/.csv export (one article per record), "
+                              "into seeds/imported/<name>/")
+    p_index.add_argument("--name", help="folder name for the import under seeds/imported/ (default: PATH's name)")
+    for part, default in (("text", "text"), ("title", "title"), ("date", "date"), ("url", "url"),
+                          ("publisher", "publisher"), ("id", "id")):
+        p_index.add_argument(f"--{part}-field", metavar="NAME",
+                             help=f"field or column holding the article's {part} (default {default!r}"
+                                  + (", required)" if part == "text" else ", used when present)"))
     p_ask = sub.add_parser("ask", help="answer a question with numbered sources")
     p_ask.add_argument("question")
     p_ask.add_argument("--history", action="append", default=[], metavar="QUESTION", help="an earlier question (repeatable, oldest first)")
@@ -30,7 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         config = Config.from_env()
         if args.command == "index":
             pipeline = Pipeline(config)
-            report = pipeline.index(rebuild=args.rebuild, progress=lambda msg: print(msg, file=sys.stderr))
+            if args.add is not None:
+                result = import_path(args.add, config.seeds_dir, _fields(args), config.max_file_bytes, args.name)
+                print(f"imported {args.add} into {result.folder}: {result.written} new or changed, "
+                      f"{result.unchanged} unchanged, {result.removed} removed", file=sys.stderr)
+            with ProgressBars() as bars:
+                report = pipeline.index(rebuild=args.rebuild, progress=bars)
             print(
                 f"{report.documents} documents, {report.chunks} chunks indexed in {report.seconds:.1f}s "
                 f"(added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
@@ -39,7 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "ask":
             pipeline = Pipeline(config)
             pipeline.check_question(args.question)  # a bad question fails before models load
-            answer = pipeline.warm_up().ask(args.question, history=args.history)
+            with ProgressBars() as bars:  # shown only when there is no index yet and one is built
+                pipeline.warm_up(progress=bars)
+            pending = pipeline.folder_changes()
+            if pending:  # never indexed silently: say so, and how
+                print(f"note: {pending.describe(str(config.seeds_dir))}", file=sys.stderr)
+            answer = pipeline.ask(args.question, history=args.history)
             print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else render(answer, bold=_bold_ok()))
         elif args.command == "sources":
             for d in Pipeline(config).warm_up(sync=False).documents():
@@ -49,6 +72,38 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+class ProgressBars:
+    """A tqdm bar on stderr per indexing stage (read, annotate, embed), with count, rate and ETA."""
+
+    LABELS = {"read": "reading files", "annotate": "tagging stories", "embed": "embedding sentences"}
+
+    def __init__(self, disable: bool | None = None) -> None:
+        self.disable = disable
+        self.bars: dict[str, tqdm] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        bar = self.bars.get(stage)
+        if bar is None:
+            unit = {"read": "file", "annotate": "story"}.get(stage, "sentence")
+            # disable=None: bars only on a terminal, so logs and pipes stay clean.
+            bar = self.bars[stage] = tqdm(total=total, desc=self.LABELS.get(stage, stage), unit=unit,
+                                          file=sys.stderr, disable=self.disable, dynamic_ncols=True)
+        bar.update(done - bar.n)
+
+    def __enter__(self) -> ProgressBars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def _fields(args: argparse.Namespace) -> Fields:
+    named = {part: getattr(args, f"{part}_field") for part in ("text", "title", "date", "url", "publisher", "id")}
+    given = {k: v for k, v in named.items() if v}
+    return Fields(**given, required=frozenset(given))
 
 
 def render(answer: Answer, bold: bool = False) -> str:
@@ -65,7 +120,7 @@ def render(answer: Answer, bold: bool = False) -> str:
     if answer.citations:
         lines.append("\nSources:")
         for c in answer.citations:
-            meta = ", ".join(x for x in (c.publisher, c.date, c.source) if x)
+            meta = ", ".join(x for x in (c.publisher, c.date, c.source, c.url) if x)
             lines.append(f"[{c.n}] {c.title} ({meta})")
             lines.append(textwrap.indent(textwrap.fill(f"“{c.snippet}”", 96), "    "))
     elif answer.passages:

@@ -7,7 +7,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,10 @@ from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.generative import GenerativeAnswerer
 from rag.config import Config
 from rag.errors import ConfigError, CorpusError, DocumentNotFound, QuestionError
-from rag.ingest.loaders import SUPPORTED_SUFFIXES
+from rag.ingest.loaders import SUPPORTED_SUFFIXES, content_hash
 from rag.retrieve.followup import condense, user_questions
 from rag.retrieve.retrieval import Retriever, Snapshot, build_snapshot
-from rag.schema import Answer, DocRecord, IndexReport, Passage
+from rag.schema import Answer, DocRecord, FolderChanges, IndexReport, Passage, Progress
 from rag.store.chroma import Store
 from rag.store.embeddings import Embedder
 from rag.store.indexer import Indexer, SourceFile, read_folder
@@ -50,29 +50,55 @@ class Pipeline:
         self._write_lock = threading.Lock()  # one index update at a time; readers never wait
 
     # -- start-up --------------------------------------------------------------------------
-    def warm_up(self, sync: bool = True) -> Pipeline:
-        """Load the models and open the index (building it from the seeds folder if there is none).
+    def warm_up(self, sync: bool = False, progress: Progress | None = None) -> Pipeline:
+        """Load the models and open the index.
 
-        With sync=True, files added to or changed in the seeds folder since the last run are
-        indexed; a bad file there is reported and the existing index keeps serving.
+        The index is never brought up to date silently: files added to, changed in or removed
+        from the seeds folder since the last index are listed by `folder_changes()` (the CLI and
+        the app say so) and indexed by `index()`, or here with sync=True. Only when there is no
+        index yet, or it was built with other settings (another embedding model, chunk size),
+        is one built now, reporting to `progress`. A bad file in the folder is reported and the
+        existing index keeps serving.
         """
         if self._snapshot is not None:
             return self
         self.embedder.warm_up()
         self.answerer.warm_up()
         store = Store.open_current(self.config.index_dir, self.config.collection)
-        if store is None:
-            store, _ = self._indexer_().sync(None, read_folder(self.config.seeds_dir, self.config.max_file_bytes))
+        if store is None or store.manifest().settings != self._indexer_().settings():
+            if store is not None:
+                log.warning("the index was built with other settings; rebuilding it from %s", self.config.seeds_dir)
+            store, _ = self._indexer_().sync(store, read_folder(self.config.seeds_dir, self.config.max_file_bytes),
+                                             progress=progress)
         elif sync and self.config.seeds_dir.exists():
             try:
                 store, _ = self._indexer_().sync(
-                    store, read_folder(self.config.seeds_dir, self.config.max_file_bytes)
+                    store, read_folder(self.config.seeds_dir, self.config.max_file_bytes), progress=progress
                 )
             except CorpusError as exc:
                 log.warning("seeds folder not re-indexed, serving the previous index: %s", exc)
         self._snapshot = build_snapshot(store)
         self._warm_paths(self._snapshot)
         return self
+
+    def folder_changes(self) -> FolderChanges:
+        """What `index()` would add, update or remove: the seeds folder against the served index
+        (reads and hashes the folder's files; nothing is parsed or embedded)."""
+        manifest = self.snapshot.store.manifest()
+        if manifest.settings != self._indexer_().settings():
+            return FolderChanges([], [], [], rebuild=True)
+        try:
+            files = read_folder(self.config.seeds_dir, self.config.max_file_bytes)
+        except CorpusError:
+            files = []  # an empty or missing folder is reported by `index()`, which refuses it
+        hashes = {f.source: f.digest or content_hash(f.data) for f in files}
+        known = manifest.files
+        return FolderChanges(
+            added=sorted(s for s in hashes if s not in known),
+            updated=sorted(s for s, h in hashes.items() if s in known and known[s]["hash"] != h),
+            # Uploads are kept in the folder too; a file that is gone from it is gone for good.
+            removed=sorted(s for s in known if s not in hashes) if files else [],
+        )
 
     def _warm_paths(self, snap: Snapshot) -> None:
         """Run one question through retrieval and the extractive answer step now, so that the
@@ -105,8 +131,9 @@ class Pipeline:
         return self._snapshot
 
     # -- indexing --------------------------------------------------------------------------
-    def index(self, rebuild: bool = False, progress: Callable[[str], None] | None = None) -> IndexReport:
-        """Sync the index with the seeds folder (incremental), or rebuild it from scratch."""
+    def index(self, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
+        """Sync the index with the seeds folder (incremental), or rebuild it from scratch;
+        `progress(stage, done, total)` follows the work (see rag.schema.Progress)."""
         files = read_folder(self.config.seeds_dir, self.config.max_file_bytes)
         with self._write_lock:
             self.embedder.warm_up()

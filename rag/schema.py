@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+# Index progress: called with (stage, done, total) as work is done, stage one of "read",
+# "annotate", "embed" (see rag.indexer.Indexer.sync). Stages with nothing to do are not reported.
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -17,7 +22,8 @@ class Document:
     publisher: str = ""
     date: str = ""
     content_hash: str = ""
-    aside_names: tuple[str, ...] = ()  # names printed around the story (masthead, byline)
+    aside_names: tuple[str, ...] = ()
+    url: str = ""  # the article's address, when its file gave one  # names printed around the story (masthead, byline)
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class Citation:
     date: str = ""
     context: str = ""  # the passage the snippet sits in, for display
     context_start: int = 0  # offset of `context` in the document text
+    url: str = ""  # the article's address, when known
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,6 +133,28 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class FolderChanges:
+    """How the seeds folder differs from what the served index was built from."""
+
+    added: list[str]
+    updated: list[str]
+    removed: list[str]
+    rebuild: bool = False  # the index was built with other settings (model, chunking): all of it is redone
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.updated or self.removed or self.rebuild)
+
+    def describe(self, folder: str = "the seeds folder") -> str:
+        """One line for a user: what changed, and the command that indexes it."""
+        if self.rebuild:
+            return f"the index was built with other settings; run `python -m rag index` to rebuild it from {folder}"
+        counts = ", ".join(f"{n} {what}" for n, what in ((len(self.added), "new"), (len(self.updated), "changed"),
+                                                          (len(self.removed), "removed")) if n)
+        return (f"{folder} has {counts} file(s) since the last index; answers come from the index as it was. "
+                "Run `python -m rag index` (or \"Index the folder's changes\" in the app) to include them.")
+
+
+@dataclass(frozen=True)
 class IndexReport:
     added: list[str]
     updated: list[str]
@@ -179,3 +208,4 @@ class DocRecord:
     aside_names: list[str] = field(default_factory=list)
     # Entity spans [start, end, label] in the document text, sorted by start (rag.text.entities).
     entities: list[list] = field(default_factory=list)
+    url: str = ""  # (indexes made before urls were kept load with none)

@@ -194,8 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     hay = work / "haystack-corpus"
     haystack.build(base.seeds_dir, args.corpus or haystack.default_articles(), hay)
     t0 = time.perf_counter()
-    only_seeds = Pipeline(Config.from_env(seeds_dir=seeds, index_dir=work / "gold-default" / "index"), embedder=embedder).warm_up()
-    mixed = Pipeline(Config.from_env(seeds_dir=hay, index_dir=work / "haystack-default" / "index"), embedder=embedder).warm_up()
+    only_seeds = Pipeline(Config.from_env(seeds_dir=seeds, index_dir=work / "gold-default" / "index"), embedder=embedder).warm_up(sync=True)
+    mixed = Pipeline(Config.from_env(seeds_dir=hay, index_dir=work / "haystack-default" / "index"), embedder=embedder).warm_up(sync=True)
     print(f"indexes ready in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     dev_seeds, dev_bbc = load_gold(DEV_SEEDS), haystack.load_questions("dev")
     records = (collect(only_seeds, dev_seeds, "dev_qa/seeds") + collect(mixed, dev_seeds, "dev_qa/haystack")

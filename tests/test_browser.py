@@ -294,6 +294,31 @@ def test_upload_in_the_documents_tab(browser, served):
     click_tab(browser, "Chat")
 
 
+def test_a_changed_folder_is_reported_and_indexed_on_request(browser, served):
+    """The app never indexes the seeds folder on its own: it says what changed and offers a button."""
+    url, pipeline, _ = served
+    dropped = pipeline.config.seeds_dir / "velland.txt"
+    dropped.write_text("Port Velland harbour\n\nThe harbour authority of Port Velland said 412 cargo ships docked "
+                       "there last year, a record for the port.\n", encoding="utf-8")
+    before = len(pipeline.documents())
+    browser.get(url)  # the note is read on page load
+    click_tab(browser, "Documents")
+    note = wait(browser, lambda d: d.find_element("css selector", "#dz-folder-note .dz-note"))
+    assert "1 new file(s) since the last index" in note.text
+    assert len(pipeline.documents()) == before  # reported, not indexed
+    wait(browser, lambda d: d.find_element("css selector", "#dz-reindex-btn").is_displayed())
+    browser.find_element("css selector", "#dz-reindex-btn").click()
+    result = wait(browser, lambda d: d.find_element("css selector", "#dz-result .dz-ok"))
+    assert "indexed the folder: added 1" in result.text
+    assert len(pipeline.documents()) == before + 1
+    wait(browser, lambda d: not d.find_elements("css selector", "#dz-folder-note .dz-note"))
+    assert not any(b.is_displayed() for b in browser.find_elements("css selector", "#dz-reindex-btn"))
+    dropped.unlink()
+    pipeline.index()  # leave the served index as the other tests expect it
+    browser.execute_script(OBSERVER_JS)
+    click_tab(browser, "Chat")
+
+
 def test_no_request_leaves_the_machine(browser):
     urls = record_requests(browser)
     assert any(urlparse(u).hostname == "127.0.0.1" for u in urls)

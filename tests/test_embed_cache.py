@@ -14,11 +14,13 @@ class CountingEmbedder:
     def __init__(self):
         self.calls: list[list[str]] = []
 
-    def embed(self, texts):
+    def embed(self, texts, on_slice=None):
         self.calls.append(list(texts))
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for i, t in enumerate(texts):
             out[i] = np.random.default_rng(abs(hash(t)) % 2**32).standard_normal(self.dimension)
+        if on_slice:
+            on_slice(len(texts))
         return out
 
 
@@ -64,9 +66,9 @@ def test_rebuild_and_unchanged_text_reuse_cached_vectors(fresh_pipeline, monkeyp
     seen: list[str] = []
     real = p.embedder.embed
 
-    def spy(texts):
+    def spy(texts, on_slice=None):
         seen.extend(texts)
-        return real(texts)
+        return real(texts, on_slice)
 
     monkeypatch.setattr(p.embedder, "embed", spy)
     report = p.index(rebuild=True)

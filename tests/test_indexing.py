@@ -124,7 +124,7 @@ def test_a_failed_rebuild_keeps_the_old_index(fresh_pipeline, monkeypatch):
     p = fresh_pipeline
     p.index()
     gen = (p.config.index_dir / "CURRENT").read_text()
-    monkeypatch.setattr(p.embedder, "embed", lambda texts: (_ for _ in ()).throw(MemoryError("out of memory")))
+    monkeypatch.setattr(p.embedder, "embed", lambda texts, on_slice=None: (_ for _ in ()).throw(MemoryError("out of memory")))
     with pytest.raises(MemoryError):
         p.index(rebuild=True)
     monkeypatch.undo()

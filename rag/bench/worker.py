@@ -245,6 +245,7 @@ def job_cold(args: dict[str, Any]) -> dict[str, Any]:
     config = _config(args)
     t0 = time.perf_counter()
     p = Pipeline(config).warm_up()
+    p.folder_changes()  # as `rag ask` does: it says when the folder changed since the last index
     warm = time.perf_counter() - t0
     qs = [q["question"] for q in args["questions"]]
     t0 = time.perf_counter()

@@ -80,7 +80,7 @@ class PipelineSystem:
         except Exception as exc:  # any backend failure means "not available here", never a crash
             raise Unavailable(f"answer mode {self.config.answer_mode!r} is not available: {exc}") from exc
         t0 = time.perf_counter()
-        self.pipeline.warm_up()
+        self.pipeline.warm_up(sync=True)  # the benchmark's folder may have changed since --workdir kept it
         docs = self.pipeline.documents()
         return {
             "documents": len(docs),

@@ -68,6 +68,7 @@ class Story:
     paragraphs: list[str]
     publisher: str = ""
     date: str = ""
+    url: str = ""  # where the article was published, when the file says (a `url:` header line)
     # Capitalised words printed around the story (masthead, byline, tags): the page names them,
     # so a question mentioning "NewsX" is about this page even though the body never says it.
     aside_names: list[str] = field(default_factory=list)
@@ -82,7 +83,7 @@ class _Meta:
     title: str = ""
     date: str = ""
     publisher: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
+    url: str = ""
 
 
 def clean_page(raw: str, *, title: str = "", date: str = "", publisher: str = "") -> list[Story]:
@@ -96,6 +97,7 @@ def clean_page(raw: str, *, title: str = "", date: str = "", publisher: str = ""
         title=title or header.get("title", ""),
         date=_normalise_date(date or header.get("date", "") or header.get("published", "")),
         publisher=publisher or header.get("publisher", "") or header.get("source", ""),
+        url=header.get("url", "") or header.get("link", ""),
     )
     lines = text.split("\n")
     marker = next((i for i, ln in enumerate(lines) if _RELATED_MARKER.match(ln)), None)
@@ -218,6 +220,7 @@ def _main_story(lines: list[str], page_lines: list[str], meta: _Meta) -> Story |
         paragraphs=paragraphs,
         publisher=meta.publisher or _publisher_from(outside),
         date=meta.date or _date_from(outside),
+        url=meta.url,
         aside_names=sorted({w for ln in outside for w in re.findall(r"\b[A-Z][\w.]*[A-Za-z0-9]", ln)}),
     )
 

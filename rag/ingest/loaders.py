@@ -84,6 +84,7 @@ def parse(source: str, data: bytes, suffix: str) -> list[Document]:
             date=story.date,
             content_hash=hashlib.sha256(f"{story.title}\n{story.text}".encode()).hexdigest()[:32],
             aside_names=tuple(story.aside_names),
+            url=story.url,
         )
         for i, story in enumerate(stories)
     ]

@@ -18,6 +18,7 @@ import hashlib
 import logging
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -107,13 +108,15 @@ class EmbeddingCache:
                 self._db = None
 
 
-def embed_with_cache(embedder, texts: list[str], cache: EmbeddingCache | None) -> tuple[np.ndarray, int]:
-    """Vectors for `texts`, computing only those the cache lacks (each distinct text once).
+def embed_with_cache(embedder, texts: list[str], cache: EmbeddingCache | None,
+                     on_slice: Callable[[int], None] | None = None) -> tuple[np.ndarray, int]:
+    """Vectors for `texts`, computing only those the cache lacks (each distinct text once);
+    `on_slice(n)` as each n texts are embedded.
 
     Returns the vectors and how many texts were computed by the model.
     """
     if cache is None:
-        return embedder.embed(texts), len(texts)
+        return embedder.embed(texts, on_slice), len(texts)
     try:
         hits = cache.get_many(texts)
     except sqlite3.Error as exc:  # a damaged cache only costs recomputation
@@ -126,7 +129,7 @@ def embed_with_cache(embedder, texts: list[str], cache: EmbeddingCache | None) -
     parts = []
     for lo in range(0, max(1, len(missing)), _STORE_EVERY):
         part = missing[lo : lo + _STORE_EVERY]
-        vectors = embedder.embed(part)
+        vectors = embedder.embed(part, on_slice)
         parts.append(vectors)
         try:
             cache.put_many(part, vectors)

@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -172,7 +173,8 @@ class Embedder:
         return self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                                   convert_to_numpy=True, show_progress_bar=False)
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str], on_slice: Callable[[int], None] | None = None) -> np.ndarray:
+        """Unit vectors of `texts`; `on_slice(n)` after each slice of n texts (progress bars)."""
         self.warm_up()
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
@@ -184,6 +186,8 @@ class Embedder:
             idx = order[lo : lo + _SLICE]
             with self._lock:
                 out[idx] = self._encode([texts[i] for i in idx])
+            if on_slice:
+                on_slice(len(idx))
         return out
 
     def embed_query(self, text: str) -> np.ndarray:

@@ -17,7 +17,7 @@ from rag.errors import CorpusError
 from rag.ingest.chunking import Chunker
 from rag.ingest.cleaning import CLEANER_VERSION
 from rag.ingest.loaders import content_hash, corpus_files, parse, read_bytes
-from rag.schema import DocRecord, Document, IndexReport, SentenceRow
+from rag.schema import DocRecord, Document, IndexReport, Progress, SentenceRow
 from rag.store.chroma import SCHEMA_VERSION, Manifest, Store
 from rag.store.embed_cache import FILENAME as EMBED_CACHE_FILE
 from rag.store.embed_cache import EmbeddingCache, embed_with_cache
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 # Sentences shorter than this carry no answer (headings, "Then there's Russia.").
 MIN_SENTENCE_CHARS = 20
+_READ_REPORT_EVERY = 50  # files read between two progress reports (hashing a file takes microseconds)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,18 @@ def index_settings(config: Config, embedder: Embedder) -> dict:
     }
 
 
+def _counter(stage: str, total: int, progress: Progress) -> Callable[[int], None]:
+    """A callback that adds up work done in steps and reports the running total."""
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(stage, min(done, total), total)
+
+    return step
+
+
 class Indexer:
     def __init__(self, config: Config, embedder: Embedder, cache: EmbeddingCache | bool | None = True) -> None:
         """`cache`: True keeps vectors in `<index_dir>/embed-cache.sqlite` (reused by rebuilds and
@@ -85,22 +98,28 @@ class Indexer:
             self._chunker = Chunker(self.config.chunk_tokens, self.config.chunk_overlap)
         return self._chunker
 
+    def settings(self) -> dict:
+        """What this indexer's vectors and annotations depend on (see index_settings)."""
+        return index_settings(self.config, self.embedder)
+
     def sync(
         self,
         store: Store | None,
         files: list[SourceFile],
         *,
         remove_missing: bool = True,
-        progress: Callable[[str], None] | None = None,
+        progress: Progress | None = None,
     ) -> tuple[Store, IndexReport]:
         """Index `files` into `store` (or a new generation when there is none or settings changed).
 
         With remove_missing=False (uploads), documents from files not listed are kept.
-        Returns the live store and what changed.
+        Returns the live store and what changed. `progress(stage, done, total)` is told how far
+        reading the files, tagging the new stories and embedding their sentences have got.
         """
+        report_progress = progress or (lambda stage, done, total: None)
         t0 = time.perf_counter()
         timings = self.timings = {}
-        settings = index_settings(self.config, self.embedder)
+        settings = self.settings()
         current = None if store is None else store.manifest()  # parsed once
         fresh = current is None or current.settings != settings
         old = current if current is not None and not fresh else Manifest(settings=settings)
@@ -109,12 +128,13 @@ class Indexer:
         if len(by_source) != len(files):
             raise CorpusError("two files share one name; rename one of them")
         changed: dict[str, tuple[str, list[Document]]] = {}
-        for f in files:
+        for i, f in enumerate(files, 1):
             digest = f.digest or content_hash(f.data)
-            if old.files.get(f.source, {}).get("hash") == digest:
-                continue
-            docs = parse(f.source, f.data, f.suffix)  # raises CorpusError naming the file
-            changed[f.source] = (digest, docs)
+            if old.files.get(f.source, {}).get("hash") != digest:
+                docs = parse(f.source, f.data, f.suffix)  # raises CorpusError naming the file
+                changed[f.source] = (digest, docs)
+            if i % _READ_REPORT_EVERY == 0 or i == len(files):
+                report_progress("read", i, len(files))
         removed_sources = [s for s in old.files if s not in by_source] if remove_missing else []
         t1 = time.perf_counter()
         timings["clean"] = t1 - t0
@@ -134,12 +154,11 @@ class Indexer:
                     rows.append(SentenceRow(d.doc_id, s, e, d.text[s:e], a, b))
         t_tag = time.perf_counter()
         timings["sentences"] = t_tag - t2
-        entities = self.tagger.tag([d.text for d in new_docs]) if new_docs else []
+        entities = self.tagger.tag([d.text for d in new_docs], _counter("annotate", len(new_docs), report_progress)) if new_docs else []
         t3 = time.perf_counter()
         timings["annotate"] = t3 - t_tag
-        if progress and rows:
-            progress(f"embedding {len(rows)} sentence pieces of {len(new_docs)} documents")
-        sent_vecs, computed = embed_with_cache(self.embedder, [r.segment for r in rows], self.cache)
+        sent_vecs, computed = embed_with_cache(self.embedder, [r.segment for r in rows], self.cache,
+                                               _counter("embed", len(rows), report_progress) if rows else None)
         t4 = time.perf_counter()
         timings["embed"] = t4 - t3
         timings["embedded_by_model"] = computed
@@ -185,6 +204,7 @@ class Indexer:
                     sentence_ids=sent_ids_by_doc.get(d.doc_id, []),
                     aside_names=list(d.aside_names),
                     entities=[[e.start, e.end, e.label] for e in ents],
+                    url=d.url,
                 )
             if changed or removed_sources or fresh:
                 # The chunk table is read only when it has to be rewritten: a sync that finds
@@ -224,7 +244,7 @@ class Indexer:
         log.info("index: %s", report)
         return target, report
 
-    def rebuild(self, files: list[SourceFile], progress: Callable[[str], None] | None = None) -> tuple[Store, IndexReport]:
+    def rebuild(self, files: list[SourceFile], progress: Progress | None = None) -> tuple[Store, IndexReport]:
         """Index everything into a new generation; the old one stays live until this succeeds."""
         return self.sync(None, files, progress=progress)
 

@@ -15,6 +15,7 @@ import sqlite3
 import sys
 import threading
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -92,8 +93,9 @@ class EntityTagger:
     def fingerprint(self) -> str:
         return tagger_fingerprint()
 
-    def tag(self, texts: list[str]) -> list[list[Entity]]:
-        """Entity spans of each text, in order; cached texts are not tagged again."""
+    def tag(self, texts: list[str], on_done: Callable[[int], None] | None = None) -> list[list[Entity]]:
+        """Entity spans of each text, in order; cached texts are not tagged again. `on_done(n)`
+        after each n texts tagged (progress bars)."""
         keys = [hashlib.sha256(f"{self.fingerprint}\x00{t}".encode()).hexdigest() for t in texts]
         found = self._cached(keys)
         todo = [i for i, k in enumerate(keys) if k not in found]
@@ -103,6 +105,8 @@ class EntityTagger:
             # (no lock: index updates run one at a time, and questions use the other pipeline)
             for i, doc in zip(todo, nlp.pipe((texts[i] for i in todo), batch_size=16)):
                 fresh[keys[i]] = [Entity(e.start_char, e.end_char, e.label_) for e in doc.ents if e.label_ in KEPT_LABELS]
+                if on_done:
+                    on_done(1)
             self._store(fresh)
             found.update(fresh)
         return [found[k] for k in keys]

@@ -132,10 +132,13 @@ def _linked_text(text: str, anchor: dict[int, str], by_n: dict[int, Citation]) -
     return _MARKER.sub(link, esc(text))
 
 
-def _meta(publisher: str, date: str, source: str) -> str:
+def _meta(publisher: str, date: str, source: str, url: str = "") -> str:
+    # Only web addresses become links: a "javascript:" or "file:" url in an imported record stays text.
+    link = url if re.match(r"https?://", url, re.I) else ""
     bits = [f'<span class="dz-pub">{esc(publisher)}</span>' if publisher else "",
             f'<span class="dz-date">{esc(date)}</span>' if date else "",
-            f'<span class="dz-file">{esc(source)}</span>' if source else ""]
+            f'<span class="dz-file">{esc(source)}</span>' if source else "",
+            f'<a class="dz-url" href="{esc(link)}" target="_blank" rel="noopener noreferrer">original article</a>' if link else ""]
     return '<p class="dz-meta">' + " · ".join(b for b in bits if b) + "</p>"
 
 
@@ -149,7 +152,7 @@ def _card(group: SourceGroup, prefix: str) -> str:
     )
     return (
         f'<div class="dz-card"><p class="dz-card-title">{numbers} {esc(c.title or c.source)}</p>'
-        f"{_meta(c.publisher, c.date, c.source)}{excerpts}</div>"
+        f"{_meta(c.publisher, c.date, c.source, c.url)}{excerpts}</div>"
     )
 
 
