@@ -52,3 +52,15 @@ def test_a_fallback_for_an_unsupported_answer_is_measured_not_skipped(tmp_path):
 def test_no_answerable_question_to_try_is_unavailable(tmp_path):
     with pytest.raises(Unavailable, match="no answerable question"):
         Scripted(tmp_path, []).probe([])
+
+
+def test_a_configuration_that_changes_the_embedding_gets_its_own_model(tmp_path):
+    """(No model is loaded: an Embedder loads on warm_up.) Sharing one model across
+    configurations once made `int8:embed_quantize=true` measure the fp32 model under its name."""
+    from rag.store.embeddings import Embedder
+
+    shared = Embedder()
+    same = PipelineSystem(EvalConfig("wide", "", {"top_k": 8}), tmp_path, tmp_path / "a", shared)
+    int8 = PipelineSystem(EvalConfig("int8", "", {"embed_quantize": True}), tmp_path, tmp_path / "b", shared)
+    assert same.embedder is shared
+    assert int8.embedder is not shared and int8.embedder.quantize and int8.embedder.name != shared.name
