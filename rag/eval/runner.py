@@ -63,15 +63,15 @@ class RunResult:
 class PipelineSystem:
     """Our `Pipeline` with the configuration's overrides, indexing into its own temp folder."""
 
-    def __init__(self, config: EvalConfig, seeds_dir: Path, workdir: Path, embedder: Embedder) -> None:
+    def __init__(self, config: EvalConfig, seeds_dir: Path, workdir: Path, embedder: Embedder | None) -> None:
         self.eval_config = config
         self.config = Config.from_env(seeds_dir=seeds_dir, index_dir=workdir / "index").with_(**config.overrides)
         # The shared model serves every configuration that embeds as it does; one that changes the
         # embedding (embed_quantize=true, another model or backend) gets its own, or it would
         # measure the shared model under another name.
         own = Embedder.from_config(self.config)
-        same = (own.name, own.requested_backend) == (embedder.name, embedder.requested_backend)
-        self.embedder = embedder if same else own
+        same = embedder is not None and (own.name, own.requested_backend) == (embedder.name, embedder.requested_backend)
+        self.embedder = embedder if same and embedder is not None else own
         self.pipeline = None
 
     def setup(self) -> dict[str, Any]:
