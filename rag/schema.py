@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 # Index progress: called with (stage, done, total) as work is done, stage one of "read",
@@ -90,6 +91,16 @@ class ShortAnswer:
         return asdict(self)
 
 
+class Fallback(StrEnum):
+    """Why a generative mode showed the extractive answer instead of its own ("" when it did not)."""
+
+    NONE = ""
+    NOT_ASKED = "not_asked"  # the extractive check found no answer, so the model was not asked
+    BACKEND_FAILED = "backend_failed"  # the model failed, timed out or could not be reached
+    MODEL_ABSTAINED = "model_abstained"  # the model said no, though a passage matches
+    UNSUPPORTED = "unsupported"  # none of the model's sentences was supported by the articles
+
+
 @dataclass
 class Answer:
     text: str
@@ -103,6 +114,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     short: ShortAnswer | None = None  # the direct answer, when the question asks for a value
     confidence: float | None = None  # the answer step's probability that its best sentence answers
+    fallback: Fallback = Fallback.NONE  # why a generative mode fell back to the extractive answer
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -113,6 +125,7 @@ class Answer:
             "question": self.question,
             "query": self.query,
             "mode_used": self.mode_used,
+            "fallback": str(self.fallback),
             "notes": list(self.notes),
             "citations": [c.to_dict() for c in self.citations],
             "passages": [

@@ -8,6 +8,7 @@ from rag.eval.configs import EvalConfig
 from rag.eval.gold import GoldItem
 from rag.eval.metrics import SystemOutput
 from rag.eval.runner import PipelineSystem, Unavailable
+from rag.schema import Fallback
 
 ITEMS = [GoldItem(id=f"q{i}", question=f"question {i}?", answer="a", facts=[["a"]], doc_ids=["d"]) for i in range(6)]
 TIMEOUT = "Showing the extractive answer: the local model m.gguf failed (timed out: no complete answer within 30 s)."
@@ -25,12 +26,12 @@ class Scripted(PipelineSystem):
         return next(self.outputs)
 
 
-def fell_back(note):
-    return SystemOutput("extractive text", False, mode_used="extractive", notes=[note])
+def fell_back(note, why):
+    return SystemOutput("extractive text", False, mode_used="extractive", notes=[note], fallback=why)
 
 
 def test_a_backend_failing_on_every_try_makes_the_mode_unavailable(tmp_path):
-    system = Scripted(tmp_path, [fell_back(TIMEOUT)] * 3)
+    system = Scripted(tmp_path, [fell_back(TIMEOUT, Fallback.BACKEND_FAILED)] * 3)
     with pytest.raises(Unavailable, match="timed out"):
         system.probe(ITEMS)
 
@@ -38,15 +39,15 @@ def test_a_backend_failing_on_every_try_makes_the_mode_unavailable(tmp_path):
 def test_refusals_are_not_tries_because_the_model_was_not_asked(tmp_path):
     refused = SystemOutput("no", True, mode_used="extractive")
     with pytest.raises(Unavailable):
-        Scripted(tmp_path, [refused, refused, fell_back(TIMEOUT), refused, fell_back(TIMEOUT), fell_back(TIMEOUT)]).probe(ITEMS)
+        Scripted(tmp_path, [refused, refused, fell_back(TIMEOUT, Fallback.BACKEND_FAILED), refused, fell_back(TIMEOUT, Fallback.BACKEND_FAILED), fell_back(TIMEOUT, Fallback.BACKEND_FAILED)]).probe(ITEMS)
 
 
 def test_one_answer_in_the_mode_is_enough(tmp_path):
-    Scripted(tmp_path, [fell_back(TIMEOUT), SystemOutput("model text", False, mode_used="local")]).probe(ITEMS)
+    Scripted(tmp_path, [fell_back(TIMEOUT, Fallback.BACKEND_FAILED), SystemOutput("model text", False, mode_used="local")]).probe(ITEMS)
 
 
 def test_a_fallback_for_an_unsupported_answer_is_measured_not_skipped(tmp_path):
-    Scripted(tmp_path, [fell_back(UNSUPPORTED)]).probe(ITEMS)
+    Scripted(tmp_path, [fell_back(UNSUPPORTED, Fallback.UNSUPPORTED)]).probe(ITEMS)
 
 
 def test_no_answerable_question_to_try_is_unavailable(tmp_path):

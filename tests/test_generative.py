@@ -18,7 +18,7 @@ from rag.answer.llm import packaged_gguf, smollm2_gguf
 from rag.bench.llama_server import start_llama_server
 from rag.errors import ConfigError
 from rag.pipeline import Pipeline
-from rag.schema import Answer
+from rag.schema import Answer, Fallback
 
 pytestmark = pytest.mark.slow  # every test answers over the seed pipeline (model + Chroma)
 
@@ -109,6 +109,7 @@ def test_true_but_unrelated_sentences_are_left_out(seed_pipeline):
     # Supported by a retrieved source, but it says nothing of what Japan offered: not an answer.
     assert alone.mode_used == "extractive" and "26 tourists" not in alone.text
     assert alone.notes[0].startswith("Showing the extractive answer: none of the local model")
+    assert alone.fallback == Fallback.UNSUPPORTED
     answer = fake_answerer(seed_pipeline, FakeClient(f"{GOOD} {kashmir}")).answer(request)
     assert answer.mode_used == "local" and "fighter jets" in answer.text
     assert "Kashmir" not in answer.text
@@ -129,6 +130,7 @@ def test_no_supported_sentence_falls_back_to_the_extractive_answer(seed_pipeline
     answer = answerer.answer(request)
     assert answer.mode_used == "extractive"
     assert answer.notes[0].startswith("Showing the extractive answer: none of the local model")
+    assert answer.fallback == Fallback.UNSUPPORTED
     assert answer.text == seed_pipeline.answerer.answer(request).text
 
 
@@ -263,6 +265,7 @@ def test_killing_the_server_gives_the_extractive_answer_with_a_note(openai_pipel
     answer = openai_pipeline.ask(JAPAN)
     assert answer.mode_used == "extractive" and not answer.abstained
     assert answer.notes[0].startswith("Showing the extractive answer: the openai model dossier-test failed")
+    assert answer.fallback == Fallback.BACKEND_FAILED and answer.to_dict()["fallback"] == "backend_failed"
     assert f"cannot reach {url}" in answer.notes[0]
     assert answer.citations
 

@@ -30,7 +30,7 @@ from rag.answer.llm import LLMClient, build_client
 from rag.answer.prompts import Prompts, format_sources, load_prompts
 from rag.answer.question import Question
 from rag.config import Config
-from rag.schema import Answer, Citation
+from rag.schema import Answer, Citation, Fallback
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,7 @@ class GenerativeAnswerer:
         fallback, question, candidates = self.extractive.decide(request)
         if self.abstain_gate and fallback.abstained:
             fallback.notes.append(f"The {self.name} model was not asked: the articles hold no answer to check it against.")
+            fallback.fallback = Fallback.NOT_ASKED
             fallback.timings["answer"] = time.perf_counter() - t0
             yield fallback.text
             yield fallback
@@ -305,11 +306,12 @@ class _Run:
                 notes=[f"The {label} found no answer in the articles."],
             )
         if self.failure:
-            why = f"the {label} failed ({self.failure})"
+            why, fallback.fallback = f"the {label} failed ({self.failure})", Fallback.BACKEND_FAILED
         elif self.model_abstained:
             why = f"the {label} said the articles do not answer, but they hold a matching passage"
+            fallback.fallback = Fallback.MODEL_ABSTAINED
         else:
-            why = f"none of the {label}'s sentences was supported by the articles"
+            why, fallback.fallback = f"none of the {label}'s sentences was supported by the articles", Fallback.UNSUPPORTED
         fallback.notes.insert(0, f"Showing the extractive answer: {why}.")
         fallback.mode_used = "extractive"
         return fallback

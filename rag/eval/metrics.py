@@ -48,6 +48,7 @@ class SystemOutput:
     notes: list[str] = field(default_factory=list)
     error: str = ""  # the exception the question raised, if any
     short: str = ""  # the direct answer (Answer.short), when the system gave one
+    fallback: str = ""  # Answer.fallback: why a generative mode showed the extractive answer
 
 
 # -- text matching -----------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 import traceback
 from collections.abc import Callable
@@ -16,15 +15,13 @@ from rag.eval.configs import BASELINE, EvalConfig
 from rag.eval.gold import GoldItem
 from rag.eval.metrics import EvidenceLocator, QuestionScore, Retrieved, SystemOutput, aggregate, score_question
 from rag.ingest.loaders import parse
+from rag.schema import Fallback
 from rag.store.embeddings import Embedder
 from rag.store.indexer import read_folder
 
 log = logging.getLogger(__name__)
 
 
-# How rag/answer/generative.py words a fallback caused by the backend rather than by the answer's content.
-# (A structured reason on Answer would be sturdier than matching its notes.)
-_BACKEND_FAILED = re.compile(r"\bfailed\b|timed out|cannot reach|not available", re.I)
 
 
 class Unavailable(Exception):
@@ -114,7 +111,7 @@ class PipelineSystem:
             out = self.ask(item.question, [])
             if out.abstained:
                 continue  # the model was not asked
-            if self.answered_in_mode(out) or not _BACKEND_FAILED.search(" ".join(out.notes)):
+            if self.answered_in_mode(out) or out.fallback != Fallback.BACKEND_FAILED:
                 return
             failures.append(f"it fell back to {out.mode_used!r}: {'; '.join(out.notes) or 'no reason given'}")
             if len(failures) >= tries:
@@ -141,6 +138,7 @@ class PipelineSystem:
             mode_used=a.mode_used,
             notes=list(a.notes),
             short=a.short.text if a.short else "",
+            fallback=str(a.fallback),
         )
 
     def corpus(self) -> dict[str, str]:
