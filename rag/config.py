@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,28 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Environment variable for each field: RAG_<FIELD NAME IN UPPER CASE>, e.g. RAG_TOP_K.
 ENV_PREFIX = "RAG_"
-EMBED_BACKENDS = ("onnx", "torch")
-ANSWER_MODES = ("extractive", "local", "openai")
+
+
+class EmbedBackend(StrEnum):
+    ONNX = "onnx"  # ONNX Runtime on an export of the model (same vectors, starts without torch)
+    TORCH = "torch"  # sentence-transformers itself
+
+
+class Retrieval(StrEnum):
+    HYBRID = "hybrid"  # dense + BM25, fused by reciprocal rank
+    DENSE = "dense"
+    BM25 = "bm25"
+
+
+class AnswerMode(StrEnum):
+    EXTRACTIVE = "extractive"  # cited sentences of the articles, no language model
+    LOCAL = "local"  # a GGUF model in-process (llama-cpp-python)
+    OPENAI = "openai"  # any OpenAI-compatible server
+
+
+EMBED_BACKENDS = tuple(EmbedBackend)
+ANSWER_MODES = tuple(AnswerMode)
+_CHOICES: dict[str, type[StrEnum]] = {"embed_backend": EmbedBackend, "retrieval": Retrieval, "answer_mode": AnswerMode}
 
 
 @dataclass(frozen=True)
@@ -27,7 +48,7 @@ class Config:
     embed_batch_size: int = 32
     # onnx: ONNX Runtime on an export of the model (same vectors, starts without torch); torch:
     # sentence-transformers itself. onnx falls back to torch when the model cannot be exported.
-    embed_backend: str = "onnx"
+    embed_backend: EmbedBackend = EmbedBackend.ONNX
     # int8 weights: faster indexing, other vectors (a rebuild); measured in README, Performance.
     embed_quantize: bool = False
     # Derived files that are not the index: the ONNX export of the embedding model.
@@ -36,7 +57,7 @@ class Config:
     chunk_tokens: int = 170
     chunk_overlap: int = 30
     collection: str = "dossier"
-    retrieval: str = "hybrid"  # hybrid | dense | bm25
+    retrieval: Retrieval = Retrieval.HYBRID
     top_k: int = 8  # passages handed to the answer step
     candidates: int = 20  # per retriever, before fusion
     rrf_k: int = 60
@@ -44,7 +65,7 @@ class Config:
     bm25_weight: float = 1.0
     # Chunks whose word-shingle overlap with a better-ranked chunk exceeds this are dropped.
     dedup_threshold: float = 0.6
-    answer_mode: str = "extractive"  # extractive | local | openai
+    answer_mode: AnswerMode = AnswerMode.EXTRACTIVE
     # Generative modes. local: a GGUF run in-process by llama-cpp-python (empty = packaged gemma-3 270M).
     llm_gguf: str = ""
     llm_context_tokens: int = 2048
@@ -66,6 +87,14 @@ class Config:
             value = getattr(self, name)
             if not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value).expanduser())
+        for name, kind in _CHOICES.items():  # plain strings ("local") become the mode they name
+            value = getattr(self, name)
+            if not isinstance(value, kind):
+                choices = ", ".join(m.value for m in kind)
+                try:
+                    object.__setattr__(self, name, kind(value))
+                except ValueError:
+                    raise ConfigError(f"{name} must be one of {choices}, not {value!r}") from None
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Config:
@@ -86,12 +115,7 @@ class Config:
         return cfg
 
     def validate(self) -> None:
-        if self.embed_backend not in EMBED_BACKENDS:
-            raise ConfigError(f"embed_backend must be onnx or torch, not {self.embed_backend!r}")
-        if self.answer_mode not in ANSWER_MODES:
-            raise ConfigError(f"answer_mode must be extractive, local or openai, not {self.answer_mode!r}")
-        if self.retrieval not in {"hybrid", "dense", "bm25"}:
-            raise ConfigError(f"retrieval must be hybrid, dense or bm25, not {self.retrieval!r}")
+        # (embed_backend, retrieval and answer_mode are checked when the Config is made.)
         if self.top_k < 1 or self.candidates < self.top_k:
             raise ConfigError("top_k must be >= 1 and candidates >= top_k")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
@@ -107,6 +131,8 @@ def coerce(raw: str, kind: type[Any], label: str) -> Any:
             return raw.strip().lower() in {"1", "true", "yes", "on"}
         if issubclass(kind, Path):
             return Path(raw).expanduser()
+        if issubclass(kind, StrEnum):
+            return raw.strip()  # checked against the choices by Config itself, naming them
         return kind(raw)
     except ValueError as exc:
         raise ConfigError(f"{label}={raw!r} is not a valid {kind.__name__}") from exc

@@ -14,8 +14,8 @@ from typing import Any
 from rag.answer.answering import Answerer, AnswerRequest
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.generative import GenerativeAnswerer
-from rag.config import Config
-from rag.errors import ConfigError, CorpusError, DocumentNotFound, QuestionError
+from rag.config import AnswerMode, Config
+from rag.errors import CorpusError, DocumentNotFound, QuestionError
 from rag.ingest.loaders import SUPPORTED_SUFFIXES, content_hash
 from rag.retrieve.followup import condense, user_questions
 from rag.retrieve.retrieval import Retriever, Snapshot, build_snapshot
@@ -31,11 +31,9 @@ UPLOADS = "uploads"  # uploaded files are kept in <seeds>/uploads so a re-index 
 
 def make_answerer(config: Config, embedder: Embedder) -> Answerer:
     """The answerer for `config.answer_mode` (here, not in rag.answer: the modes build on each other)."""
-    if config.answer_mode == "extractive":
+    if config.answer_mode == AnswerMode.EXTRACTIVE:
         return ExtractiveAnswerer(config, embed=embedder.embed_query)
-    if config.answer_mode in ("local", "openai"):
-        return GenerativeAnswerer(config, embedder)
-    raise ConfigError(f"unknown answer mode {config.answer_mode!r}; use extractive, local or openai")
+    return GenerativeAnswerer(config, embedder)  # local or openai (Config accepts no other mode)
 
 
 class Pipeline:

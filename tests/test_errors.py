@@ -74,8 +74,15 @@ def test_oversized_file(fresh_pipeline):
 def test_bad_config_values():
     with pytest.raises(ConfigError, match="retrieval must be"):
         Config.from_env(retrieval="magic")
-    with pytest.raises(ConfigError, match="answer_mode must be extractive, local or openai, not 'llm'"):
+    with pytest.raises(ConfigError, match="answer_mode must be one of extractive, local, openai, not 'llm'"):
         Config.from_env(answer_mode="llm")
+    # Modes are string enums: the plain string names the mode, and still compares equal to it.
+    from rag.config import AnswerMode, Retrieval
+
+    cfg = Config.from_env(answer_mode="local", retrieval="bm25")
+    assert cfg.answer_mode is AnswerMode.LOCAL and cfg.answer_mode == "local" and cfg.retrieval is Retrieval.BM25
+    with pytest.raises(ConfigError, match="embed_backend must be one of onnx, torch, not 'gpu'"):
+        cfg.with_(embed_backend="gpu")
     os.environ["RAG_TOP_K"] = "lots"
     try:
         with pytest.raises(ConfigError, match="RAG_TOP_K='lots' is not a valid int"):

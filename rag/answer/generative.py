@@ -55,7 +55,7 @@ class GenerativeAnswerer:
     def __init__(self, config: Config, embedder, abstain_gate: bool | None = None, condense: bool | None = None,
                  max_sources: int | None = None) -> None:
         self.config = config
-        self.name = config.answer_mode
+        self.name = str(config.answer_mode)  # "local" or "openai": Answer.mode_used
         self.embedder = embedder
         # Loaded now, so a broken prompt file stops the app at start, not at the first question.
         self.prompts: Prompts = load_prompts(config.prompts_dir)
