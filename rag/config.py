@@ -53,6 +53,9 @@ class Config:
     embed_quantize: bool = False
     # Derived files that are not the index: the ONNX export of the embedding model.
     cache_dir: Path = ROOT / ".cache"
+    # The vector and entity caches (by text): None keeps them in the index folder. Several
+    # indexes may share one folder (the tests do: the seeds are embedded once per run).
+    text_cache_dir: Path | None = None
     # MiniLM reads at most 256 word pieces; ~170 cl100k tokens stays inside that for news prose.
     chunk_tokens: int = 170
     chunk_overlap: int = 30
@@ -83,9 +86,9 @@ class Config:
     port: int = 7860
 
     def __post_init__(self) -> None:
-        for name in ("seeds_dir", "index_dir", "prompts_dir", "cache_dir"):
+        for name in ("seeds_dir", "index_dir", "prompts_dir", "cache_dir", "text_cache_dir"):
             value = getattr(self, name)
-            if not isinstance(value, Path):
+            if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value).expanduser())
         for name, kind in _CHOICES.items():  # plain strings ("local") become the mode they name
             value = getattr(self, name)
@@ -103,7 +106,7 @@ class Config:
         for f in fields(cls):
             raw = os.environ.get(ENV_PREFIX + f.name.upper())
             if raw is not None and raw != "":
-                values[f.name] = coerce(raw, type(getattr(cls(), f.name)), ENV_PREFIX + f.name.upper())
+                values[f.name] = coerce(raw, field_type(f.name), ENV_PREFIX + f.name.upper())
         values.update(overrides)
         cfg = cls(**values)
         cfg.validate()
@@ -122,6 +125,12 @@ class Config:
             raise ConfigError("chunk_overlap must be >= 0 and smaller than chunk_tokens")
         if not 3 <= len(self.collection) <= 512:
             raise ConfigError("collection name must be 3-512 characters (a Chroma rule)")
+
+
+def field_type(name: str) -> type[Any]:
+    """The type a setting's text is read as: its default's (a folder that defaults to None is a Path)."""
+    default = getattr(Config(), name)
+    return Path if default is None else type(default)
 
 
 def coerce(raw: str, kind: type[Any], label: str) -> Any:

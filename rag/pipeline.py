@@ -37,13 +37,14 @@ def make_answerer(config: Config, embedder: Embedder) -> Answerer:
 
 
 class Pipeline:
-    def __init__(self, config: Config | None = None, embedder: Embedder | None = None) -> None:
+    def __init__(self, config: Config | None = None, embedder: Embedder | None = None,
+                 indexer: Indexer | None = None) -> None:
         self.config = config or Config.from_env()
         # Pass an embedder to share one loaded model between pipelines (tests, eval configurations).
         self.embedder = embedder or Embedder.from_config(self.config)
         self.retriever = Retriever(self.config)
         self.answerer = make_answerer(self.config, self.embedder)
-        self._indexer: Indexer | None = None
+        self._indexer: Indexer | None = indexer
         self._snapshot: Snapshot | None = None
         self._write_lock = threading.Lock()  # one index update at a time; readers never wait
 

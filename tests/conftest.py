@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -77,11 +78,17 @@ def embedder() -> Embedder:
     return model
 
 
+# One vector and entity cache for the whole run: every fresh index of the seeds would otherwise
+# embed and tag the same sentences again. Tests of the caches themselves pass text_cache_dir=None.
+SHARED_TEXT_CACHE = Path(tempfile.mkdtemp(prefix="dossier-test-cache-"))
+
+
 def make_config(tmp: Path, seeds: Path | None = None, **overrides) -> Config:
-    """A config over a private copy of the seeds, with its own index folder."""
+    """A config over a private copy of the seeds, with its own index folder (and the run's text cache)."""
     if seeds is None:
         seeds = tmp / "seeds"
         shutil.copytree(SEEDS, seeds, ignore=shutil.ignore_patterns("uploads"))
+    overrides.setdefault("text_cache_dir", SHARED_TEXT_CACHE)
     return Config.from_env(seeds_dir=seeds, index_dir=tmp / "index", **overrides)
 
 

@@ -302,6 +302,7 @@ def test_a_changed_folder_is_reported_and_indexed_on_request(browser, served):
                        "there last year, a record for the port.\n", encoding="utf-8")
     before = len(pipeline.documents())
     browser.get(url)  # the note is read on page load
+    wait(browser, lambda d: any(b.text.strip() == "Documents" for b in d.find_elements("css selector", "button[role=tab]")))
     click_tab(browser, "Documents")
     note = wait(browser, lambda d: d.find_element("css selector", "#dz-folder-note .dz-note"))
     assert "1 new file(s) since the last index" in note.text

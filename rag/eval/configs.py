@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from rag.config import Config, coerce
+from rag.config import Config, coerce, field_type
 from rag.errors import ConfigError
 
 PIPELINE = "pipeline"
@@ -74,7 +74,7 @@ def resolve(specs: list[str]) -> list[EvalConfig]:
 
 def parse_overrides(assignments: str) -> dict[str, Any]:
     """"top_k=8,retrieval=dense" → {"top_k": 8, "retrieval": "dense"}, typed like the Config field."""
-    types = {f.name: type(getattr(Config(), f.name)) for f in fields(Config)}
+    types = {f.name: field_type(f.name) for f in fields(Config)}
     overrides: dict[str, Any] = {}
     for part in assignments.split(","):
         key, sep, raw = part.partition("=")

@@ -122,9 +122,7 @@ class PipelineSystem:
     def cold_start(self) -> None:
         """Empty the shared embedder's query cache: otherwise every configuration after the first
         reuses the query vectors the first one computed, and only the first pays for embedding."""
-        cache = getattr(self.embedder, "_query_cache", None)
-        if cache is not None:
-            cache.clear()
+        self.embedder.clear_query_cache()
 
     def ask(self, question: str, history: list[str]) -> SystemOutput:
         t0 = time.perf_counter()

@@ -190,6 +190,11 @@ class Embedder:
                 on_slice(len(idx))
         return out
 
+    def clear_query_cache(self) -> None:
+        """Forget the cached query vectors (the eval and the bench time cold queries)."""
+        with self._cache_lock:
+            self._query_cache.clear()
+
     def embed_query(self, text: str) -> np.ndarray:
         # Follow-ups and the eval repeat queries; a small cache saves the ~10 ms model call.
         with self._cache_lock:

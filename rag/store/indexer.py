@@ -81,12 +81,13 @@ class Indexer:
         self.config = config
         self.embedder = embedder
         self._chunker: Chunker | None = None
+        caches = config.text_cache_dir or config.index_dir
         if cache is True:
-            cache = EmbeddingCache(config.index_dir / EMBED_CACHE_FILE, embedder.fingerprint)
+            cache = EmbeddingCache(caches / EMBED_CACHE_FILE, embedder.fingerprint)
         # (not `cache or None`: an empty cache has len() 0 and is falsy)
         self.cache: EmbeddingCache | None = cache if isinstance(cache, EmbeddingCache) else None
         # Entity spans are cached by text beside the vectors (same lifetime, same reasons).
-        self.tagger = EntityTagger(config.index_dir / ENTITY_CACHE_FILE if self.cache is not None else None)
+        self.tagger = EntityTagger(caches / ENTITY_CACHE_FILE if self.cache is not None else None)
         # Seconds per stage of the last sync (for the benchmark and logs).
         self.timings: dict[str, float] = {}
 
