@@ -24,6 +24,15 @@ class CountingEmbedder:
         return out
 
 
+def test_progress_counts_every_text_cached_or_not(tmp_path):
+    """A progress bar over the texts reaches its total, though cached texts never reach the model."""
+    model, cache = CountingEmbedder(), EmbeddingCache(tmp_path / "c.sqlite", "model-a")
+    embed_with_cache(model, ["one", "two"], cache)
+    steps: list[int] = []
+    embed_with_cache(model, ["two", "three", "one", "three"], cache, steps.append)
+    assert sum(steps) == 4 and steps[0] == 3  # two cached and a repeat first, then the one new text
+
+
 def test_vectors_come_back_exactly_and_only_misses_reach_the_model(tmp_path):
     model = CountingEmbedder()
     cache = EmbeddingCache(tmp_path / "c.sqlite", "model-a")

@@ -123,6 +123,8 @@ def embed_with_cache(embedder, texts: list[str], cache: EmbeddingCache | None,
         log.warning("embedding cache %s unreadable, not used: %s", cache.path, exc)
         hits = {}
     missing = list(dict.fromkeys(t for i, t in enumerate(texts) if i not in hits))
+    if on_slice and len(texts) > len(missing):
+        on_slice(len(texts) - len(missing))  # cached, or a repeat of a text embedded below: done already
     # Embedded and stored a slice at a time: an interrupted index run (a crash, Ctrl-C) keeps
     # what it computed, and the next run resumes from there. Called even when nothing is
     # missing, so that the model is the one place an embedding failure comes from.

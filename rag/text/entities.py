@@ -99,6 +99,8 @@ class EntityTagger:
         keys = [hashlib.sha256(f"{self.fingerprint}\x00{t}".encode()).hexdigest() for t in texts]
         found = self._cached(keys)
         todo = [i for i, k in enumerate(keys) if k not in found]
+        if on_done and len(todo) < len(texts):
+            on_done(len(texts) - len(todo))  # cached: done already
         if todo:
             nlp = ner_pipeline()
             fresh = {}
