@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rag.config import Config
@@ -25,6 +25,7 @@ from rag.store.embeddings import Embedder
 from rag.text.entities import CACHE_FILE as ENTITY_CACHE_FILE
 from rag.text.entities import EntityTagger, tagger_fingerprint
 from rag.text.sentences import segment_spans, sentence_spans
+from rag.tunables import CleaningTunables
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ def index_settings(config: Config, embedder: Embedder) -> dict:
         "chunk_overlap": config.chunk_overlap,
         "cleaner": CLEANER_VERSION,
         "entities": tagger_fingerprint(),
+        # Only when changed, so that the indexes built before the cleaning tunables existed stay valid.
+        **({"cleaning": asdict(config.cleaning)} if config.cleaning != CleaningTunables() else {}),
     }
 
 
@@ -132,7 +135,7 @@ class Indexer:
         for i, f in enumerate(files, 1):
             digest = f.digest or content_hash(f.data)
             if old.files.get(f.source, {}).get("hash") != digest:
-                docs = parse(f.source, f.data, f.suffix)  # raises CorpusError naming the file
+                docs = parse(f.source, f.data, f.suffix, self.config.cleaning)  # raises CorpusError naming the file
                 changed[f.source] = (digest, docs)
             if i % _READ_REPORT_EVERY == 0 or i == len(files):
                 report_progress("read", i, len(files))
