@@ -15,6 +15,7 @@ from rag.tunables import (
     CleaningTunables,
     GenerationTunables,
     GroundingTunables,
+    IndexingTunables,
     RetrievalTunables,
 )
 
@@ -100,6 +101,7 @@ class Config:
     generation: GenerationTunables = field(default_factory=GenerationTunables)
     cleaning: CleaningTunables = field(default_factory=CleaningTunables)
     retrieve: RetrievalTunables = field(default_factory=RetrievalTunables)
+    indexing: IndexingTunables = field(default_factory=IndexingTunables)
 
     def __post_init__(self) -> None:
         for name in ("seeds_dir", "index_dir", "prompts_dir", "cache_dir", "text_cache_dir"):

@@ -1,4 +1,4 @@
-"""The named constants of the answer, grounding, generation, cleaning and retrieval steps.
+"""The named constants of the answer, grounding, generation, cleaning, retrieval and indexing steps.
 
 Each group is a frozen dataclass reachable from `Config` (`config.answer.min_words`), so the eval
 can sweep them without code edits: `RAG_ANSWER__MIN_WORDS=8` in the environment, or
@@ -73,6 +73,16 @@ class RetrievalTunables:
     followup_max_terms: int = 2  # a question with at most this many content terms is read as a follow-up of the previous one; hand-set 2026-11-23 (499ad89)
 
 
+@dataclass(frozen=True)
+class IndexingTunables:
+    """Which sentences are embedded, and in what pieces (rag.store.indexer, rag.text.sentences).
+    A change rebuilds the index."""
+
+    min_sentence_chars: int = 20  # sentences shorter than this carry no answer and are not embedded (headings, "Then there's Russia."); hand-set 2026-11-23 (499ad89)
+    max_segment_words: int = 24  # sentences longer than this are embedded clause by clause (one vector for two or three facts matches none well); hand-set 2026-11-23 (77d5ef0)
+    min_segment_words: int = 8  # a clause shorter than this is merged into its neighbour (a two-word vector matches every question naming the country); hand-set 2026-11-23 (3bed65e)
+
+
 # Config field name → group class. The names differ from every other Config field
 # (Config.retrieval is the retriever's mode, so its tunables are `retrieve`).
 GROUPS: dict[str, type] = {
@@ -81,4 +91,5 @@ GROUPS: dict[str, type] = {
     "generation": GenerationTunables,
     "cleaning": CleaningTunables,
     "retrieve": RetrievalTunables,
+    "indexing": IndexingTunables,
 }

@@ -15,6 +15,7 @@ from rag.tunables import (
     CleaningTunables,
     GenerationTunables,
     GroundingTunables,
+    IndexingTunables,
     RetrievalTunables,
 )
 
@@ -50,6 +51,9 @@ OLD_VALUES = {
     "cleaning.related_min_words": 50,
     "retrieve.common_share": 0.3,
     "retrieve.followup_max_terms": 2,
+    "indexing.min_sentence_chars": 20,
+    "indexing.max_segment_words": 24,
+    "indexing.min_segment_words": 8,
 }
 
 
@@ -64,8 +68,8 @@ def test_defaults_are_the_old_constants():
 
 def test_groups_are_frozen_and_reachable_from_config():
     cfg = Config()
-    assert (type(cfg.answer), type(cfg.grounding), type(cfg.generation), type(cfg.cleaning), type(cfg.retrieve)) == (
-        AnswerTunables, GroundingTunables, GenerationTunables, CleaningTunables, RetrievalTunables)
+    assert [type(getattr(cfg, g)) for g in GROUPS] == [
+        AnswerTunables, GroundingTunables, GenerationTunables, CleaningTunables, RetrievalTunables, IndexingTunables]
     assert not set(GROUPS) & {f.name for f in fields(Config) if f.name not in GROUPS}  # no clash (retrieval is a mode)
     with pytest.raises(FrozenInstanceError):
         cfg.answer.min_words = 8  # type: ignore[misc]
@@ -171,3 +175,15 @@ def test_index_settings_name_the_cleaning_tunables_only_when_changed():
     assert "cleaning" not in default  # indexes built before the tunables existed stay valid
     changed = index_settings(Config().with_(**{"cleaning.body_min_words": 11}), embedder)  # type: ignore[arg-type]
     assert changed["cleaning"]["body_min_words"] == 11 and changed != default
+    wider = index_settings(Config().with_(**{"indexing.max_segment_words": 40}), embedder)  # type: ignore[arg-type]
+    assert wider["indexing"]["max_segment_words"] == 40 and "cleaning" not in wider
+
+
+def test_an_indexing_tunable_reaches_the_segmenter():
+    from rag.text.sentences import segment_spans
+
+    text = ("The two governments agreed on Tuesday to set up a framework for trade in rare earths, "
+            "with media reporting that Tokyo had offered to help India develop fighter jets of its own.")
+    assert len(text.split()) == 32
+    assert len(segment_spans(text, 0, len(text))) == 2  # longer than 24 words: clause by clause
+    assert segment_spans(text, 0, len(text), IndexingTunables(max_segment_words=40)) == [(0, len(text))]
