@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from rag.errors import ConfigError
+from rag.tunables import (
+    GROUPS,
+    AnswerTunables,
+    CleaningTunables,
+    GenerationTunables,
+    GroundingTunables,
+    IndexingTunables,
+    RetrievalTunables,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Environment variable for each field: RAG_<FIELD NAME IN UPPER CASE>, e.g. RAG_TOP_K.
+# Environment variable for each field: RAG_<FIELD NAME IN UPPER CASE>, e.g. RAG_TOP_K; for a
+# tunable, RAG_<GROUP>__<FIELD>, e.g. RAG_ANSWER__MIN_WORDS (see rag/tunables.py).
 ENV_PREFIX = "RAG_"
+GROUP_SEP = "__"
 
 
 class EmbedBackend(StrEnum):
@@ -84,6 +95,13 @@ class Config:
     max_file_bytes: int = 5_000_000
     host: str = "127.0.0.1"
     port: int = 7860
+    # The steps' named constants (rag/tunables.py): config.answer.min_words, RAG_ANSWER__MIN_WORDS.
+    answer: AnswerTunables = field(default_factory=AnswerTunables)
+    grounding: GroundingTunables = field(default_factory=GroundingTunables)
+    generation: GenerationTunables = field(default_factory=GenerationTunables)
+    cleaning: CleaningTunables = field(default_factory=CleaningTunables)
+    retrieve: RetrievalTunables = field(default_factory=RetrievalTunables)
+    indexing: IndexingTunables = field(default_factory=IndexingTunables)
 
     def __post_init__(self) -> None:
         for name in ("seeds_dir", "index_dir", "prompts_dir", "cache_dir", "text_cache_dir"):
@@ -104,16 +122,33 @@ class Config:
         """Defaults, then RAG_* environment variables, then keyword overrides."""
         values: dict[str, Any] = {}
         for f in fields(cls):
+            if f.name in GROUPS:
+                continue
             raw = os.environ.get(ENV_PREFIX + f.name.upper())
             if raw is not None and raw != "":
                 values[f.name] = coerce(raw, field_type(f.name), ENV_PREFIX + f.name.upper())
-        values.update(overrides)
-        cfg = cls(**values)
-        cfg.validate()
-        return cfg
+        tunables: dict[str, Any] = {}
+        for var, raw in sorted(os.environ.items()):
+            if var.startswith(ENV_PREFIX) and GROUP_SEP in var and raw != "":
+                group, _, name = var[len(ENV_PREFIX) :].lower().partition(GROUP_SEP)
+                key = f"{group}.{name}"
+                tunables[key] = coerce(raw, tunable_type(key, var), var)
+        tunables.update((k, v) for k, v in overrides.items() if "." in k)
+        values.update((k, v) for k, v in overrides.items() if "." not in k)
+        return cls(**values).with_(**tunables)
 
     def with_(self, **changes: Any) -> Config:
-        cfg = replace(self, **changes)
+        """A copy with `changes`; a tunable is named group.field ("answer.min_words": 8), a whole group
+        by its name ("answer": AnswerTunables(...))."""
+        plain = {k: v for k, v in changes.items() if "." not in k}
+        groups: dict[str, Any] = {}
+        for key, value in changes.items():
+            if "." in key:
+                group, name = key.split(".", 1)
+                tunable_type(key)  # a wrong group or field is refused, naming the valid ones
+                base = groups.get(group, plain.get(group, getattr(self, group)))
+                groups[group] = replace(base, **{name: value})
+        cfg = replace(self, **{**plain, **groups})
         cfg.validate()
         return cfg
 
@@ -131,6 +166,25 @@ def field_type(name: str) -> type[Any]:
     """The type a setting's text is read as: its default's (a folder that defaults to None is a Path)."""
     default = getattr(Config(), name)
     return Path if default is None else type(default)
+
+
+def tunable_type(key: str, label: str = "") -> type[Any]:
+    """The type of tunable `key` ("answer.min_words"); a wrong group or field is a ConfigError naming
+    the valid ones. `label` names the setting in the error (an environment variable)."""
+    group, _, name = key.partition(".")
+    label = label or key
+    kind = GROUPS.get(group)
+    if kind is None:
+        raise ConfigError(f"{label}: no tunable group {group!r}; the groups are {', '.join(GROUPS)}")
+    names = [f.name for f in fields(kind)]
+    if name not in names:
+        raise ConfigError(f"{label}: {kind.__name__} has no field {name!r}; its fields are {', '.join(names)}")
+    return type(getattr(kind(), name))
+
+
+def tunable_keys() -> list[str]:
+    """Every tunable as group.field, in declaration order."""
+    return [f"{g}.{f.name}" for g, kind in GROUPS.items() for f in fields(kind)]
 
 
 def coerce(raw: str, kind: type[Any], label: str) -> Any:

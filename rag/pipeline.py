@@ -76,7 +76,7 @@ class Pipeline:
                 )
             except CorpusError as exc:
                 log.warning("seeds folder not re-indexed, serving the previous index: %s", exc)
-        self._snapshot = build_snapshot(store)
+        self._snapshot = build_snapshot(store, self.config.retrieve)
         self._warm_paths(self._snapshot)
         return self
 
@@ -141,7 +141,7 @@ class Pipeline:
             snap = self._snapshot
             if not report.changed and snap is not None and store is snap.store and store.tables_signature() == snap.signature:
                 return report  # nothing changed: the snapshot being served is still exact
-            self._snapshot = build_snapshot(store)
+            self._snapshot = build_snapshot(store, self.config.retrieve)
         return report
 
     def _current_store(self) -> Store | None:
@@ -175,7 +175,7 @@ class Pipeline:
             target = self.config.seeds_dir / source
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-            self._snapshot = build_snapshot(store)
+            self._snapshot = build_snapshot(store, self.config.retrieve)
         return report
 
     def remove(self, doc_or_source: str) -> IndexReport:
@@ -192,7 +192,7 @@ class Pipeline:
             path = self.config.seeds_dir / source
             if path.is_file():
                 path.unlink()
-            self._snapshot = build_snapshot(store)
+            self._snapshot = build_snapshot(store, self.config.retrieve)
         return report
 
     def documents(self) -> list[DocRecord]:
@@ -208,7 +208,7 @@ class Pipeline:
         question = self._check(question)
         snap = self.snapshot
         earlier = user_questions(history)
-        query = condense(question, earlier)
+        query = condense(question, earlier, self.config.retrieve)
         t0 = time.perf_counter()
         vector = self.embedder.embed_query(query)
         t1 = time.perf_counter()

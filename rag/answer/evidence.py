@@ -23,12 +23,13 @@ from pathlib import Path
 from rag.answer.question import PLACE, VALUE, YEAR, Constraint, Question, currency_words
 from rag.text.entities import NUMERIC_LABELS, Entity
 from rag.text.lexical import stem
+from rag.tunables import AnswerTunables
 
 _ALIASES_FILE = Path(__file__).parent.parent / "data" / "place_aliases.json"
 _WORD = re.compile(r"[a-z0-9]+(?:[.'’][a-z0-9]+)*")
-# An answer value within this many words of a question word stands beside it (the value of
-# "profits at Time Warner", not of another figure at the far end of a long sentence).
-NEAR_WORDS = 10
+# An answer value within Config.answer.near_words words of a question word stands beside it (the
+# value of "profits at Time Warner", not of another figure at the far end of a long sentence).
+_ANSWER = AnswerTunables()
 _MAX_ACRONYM = 6  # words; longer capitalised runs are headline lists, not names
 
 
@@ -223,8 +224,9 @@ def _specific(date: str, at: int) -> bool:
     return any(ch.isdigit() for ch in date) or any(w[:1].isupper() for w in (words[1:] if at == 0 else words))
 
 
-def near_question(q: Question, sentence: str, offset: int, values: list[Entity], question_terms: set[str], terms) -> list[Entity]:
-    """The values standing within NEAR_WORDS words of a word the question uses, nearest first."""
+def near_question(q: Question, sentence: str, offset: int, values: list[Entity], question_terms: set[str], terms,
+                  tunables: AnswerTunables = _ANSWER) -> list[Entity]:
+    """The values standing within `tunables.near_words` words of a word the question uses, nearest first."""
     tokens = [(m.start() + offset, m.group(0)) for m in _WORD.finditer(sentence.lower())]
     anchors = [i for i, (_, w) in enumerate(tokens) if set(terms(w)) & question_terms]
     if not anchors:
@@ -235,6 +237,6 @@ def near_question(q: Question, sentence: str, offset: int, values: list[Entity],
         i = bisect_left(positions, v.start)
         j = bisect_left(positions, v.end)
         distance = min(min(abs(a - i), abs(a - j)) for a in anchors)
-        if distance <= NEAR_WORDS:
+        if distance <= tunables.near_words:
             near.append((distance, v))
     return [v for _, v in sorted(near, key=lambda dv: dv[0])]  # nearest first: the short answer

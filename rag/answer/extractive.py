@@ -39,18 +39,12 @@ from rag.config import Config
 from rag.schema import Answer, Citation, Passage, SentenceRow, ShortAnswer
 from rag.text.entities import Entity, import_spacy
 from rag.text.lexical import terms
+from rag.tunables import AnswerTunables
 
 MODEL_FILE = Path(__file__).parent.parent / "data" / "answer_model.json"
-# Hand-set, not fitted (the fit weighs the features these shape; see rag/data/answer_model.json):
-# Sentences shorter than this many words are headings or fragments, never an answer (since 2026-11).
-MIN_WORDS = 6
-# Eligible sentences whose values vote for the short answer (= the passages retrieved, top_k).
-VOTERS = 8
-# How many of the question's rarest known terms the rare_terms feature looks for (the earlier
-# answer step's FOCUS_TERMS, set on eval/dev_qa.jsonl 2026-11-23).
-RARE_TERMS = 3
-# Words after a value in which the noun asked about must stand ("173 of the 299 votes").
-FOCUS_WINDOW = 5
+# The step's hand-set constants (min_words, voters, rare_terms, focus_window, ...) are
+# Config.answer: rag/tunables.py, AnswerTunables.
+_ANSWER = AnswerTunables()
 # Words that only make a question a question; they locate nothing in the articles.
 _QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "tell", "describ", "explain",
                    "say", "said", "articl", "accord"}
@@ -214,7 +208,7 @@ class ExtractiveAnswerer:
 
         chosen = join(eligible, self.config.max_answer_sentences, model.join_margin, model.same_fact_cosine)
         answer.text, answer.citations = compose(chosen, snap)
-        picked = pick_short(chosen, eligible[:VOTERS])
+        picked = pick_short(chosen, eligible[: self.config.answer.voters])
         answer.short = short_answer(picked, answer.citations, snap) if picked else None
         answer.abstained = False
         answer.timings["answer"] = time.perf_counter() - t0
@@ -239,7 +233,7 @@ class ExtractiveAnswerer:
         1.0 when the question counts nothing named, or no embedder is at hand."""
         if q.expects != {"CARDINAL"} or not q.focus or self.embed is None:
             return 1.0
-        nouns = [w for v in values if (w := _noun_after(row.text[v.end - row.start :]))]
+        nouns = [w for v in values if (w := _noun_after(row.text[v.end - row.start :], self.config.answer))]
         if not nouns:
             return 0.0
         asked = self.embed(q.focus)
@@ -255,7 +249,7 @@ class ExtractiveAnswerer:
         weights = {t: snap.lexical.idf(t) for t in q_terms}
         aliases = place_alias_terms(q_terms)
         # The question's most specific words the corpus knows (words it never uses are paraphrases).
-        rare = set(sorted((t for t in q_terms if snap.lexical.known(t)), key=lambda t: -weights[t])[:RARE_TERMS])
+        rare = set(sorted((t for t in q_terms if snap.lexical.known(t)), key=lambda t: -weights[t])[: self.config.answer.rare_terms])
         total = sum(weights.values()) or 1.0
         focus = set(terms(question.focus)) if question.focus else set()
         model = self.model
@@ -271,15 +265,15 @@ class ExtractiveAnswerer:
             prev_lexical, prev_text = (0.0, "") if lead else previous[1:]
             previous = (row.doc_id, lexical, row.text)
             passage = _passage_holding(row, request.passages)
-            if passage is None or len(row.text.split()) < MIN_WORDS:
+            if passage is None or len(row.text.split()) < self.config.answer.min_words:
                 continue
             if row.doc_id not in stories:
                 stories[row.doc_id] = snap.memo(("story", row.doc_id), lambda d=row.doc_id: _story(snap, d))
             story, story_terms, title_terms = stories[row.doc_id]
             ents = snap.entities_in(row.doc_id, row.start, row.end)
             values = answer_values(question, row.text, row.start, ents)
-            near = near_question(question, row.text, row.start, values, set(q_terms), terms) if values else []
-            by_focus = _values_before(values, row, focus) if focus and values else []
+            near = near_question(question, row.text, row.start, values, set(q_terms), terms, self.config.answer) if values else []
+            by_focus = _values_before(values, row, focus, self.config.answer) if focus and values else []
             if question.expects == {"CARDINAL"} and focus & present:
                 values = by_focus  # the sentence names what is counted: only the number before it counts it
             view = text_view(row.text) if question.constraints else None
@@ -291,7 +285,7 @@ class ExtractiveAnswerer:
             x = np.array([
                 float(vec @ request.query_vector),
                 lexical,
-                _ordered_pairs(q_terms, sentence_terms),
+                _ordered_pairs(q_terms, sentence_terms, self.config.answer.order_window),
                 1.0 / passage.rank,
                 float(bool(values)),
                 float(bool(near)),
@@ -352,20 +346,21 @@ def like_num(word: str) -> bool:
     return spacy_like_num(word)
 
 
-def _noun_after(text: str) -> str:
+def _noun_after(text: str, tunables: AnswerTunables = _ANSWER) -> str:
     """The first content word after a number: what it counts ("26 tourists", "12,800 jobs")."""
-    for w in text.split()[:FOCUS_WINDOW]:
+    for w in text.split()[: tunables.focus_window]:
         w = w.strip(".,;:()'\"’”").lower()
         if w.isalpha() and w not in stop_words() and not like_num(w):  # "million" is part of the number
             return w
     return ""
 
 
-def _values_before(values: list[Entity], row: SentenceRow, focus: set[str]) -> list[Entity]:
+def _values_before(values: list[Entity], row: SentenceRow, focus: set[str],
+                   tunables: AnswerTunables = _ANSWER) -> list[Entity]:
     """Values followed within a few words by the noun asked about: "158 goals", "173 of the 299 votes"."""
     out = []
     for v in values:
-        after = row.text[v.end - row.start :].split()[:FOCUS_WINDOW]
+        after = row.text[v.end - row.start :].split()[: tunables.focus_window]
         if focus & set(terms(" ".join(after))):
             out.append(v)
     return out
@@ -396,7 +391,7 @@ def unknown_names(q: Question, snap) -> list[str]:
     return missing
 
 
-def _ordered_pairs(q_terms: list[str], s_terms: list[str], window: int = 4) -> float:
+def _ordered_pairs(q_terms: list[str], s_terms: list[str], window: int = _ANSWER.order_window) -> float:
     """Share of the question's neighbouring term pairs that the sentence has in the same order,
     close together (term proximity): "Tokyo had offered" matches "Japan offer"; "India offers"
     does not, though both share the words."""

@@ -34,15 +34,8 @@ from rag.schema import Answer, Citation, Fallback
 
 log = logging.getLogger(__name__)
 
-# Stop once this many sentences in a row were unsupported: the model drifted (or never started).
-DRIFT_LIMIT = 2
-# A later sentence must be at least this relevant to the question (cosine) relative to the first kept
-# one: a small model pads its answer with true but unrelated facts from the sources.
-RELEVANCE_RATIO = 0.7
-# Ask the model only when the extractive check finds an answer (measured: see the README's table).
-ABSTAIN_GATE = True
-# Tokens kept free in the context for the template's own wrapping (chat markers, BOS).
-CONTEXT_MARGIN = 48
+# The drift limit, the relevance ratio, the abstain gate and the context margin are
+# Config.generation (rag/tunables.py, GenerationTunables).
 
 
 class GenerationTimeout(RuntimeError):
@@ -60,7 +53,7 @@ class GenerativeAnswerer:
         # Loaded now, so a broken prompt file stops the app at start, not at the first question.
         self.prompts: Prompts = load_prompts(config.prompts_dir)
         self.extractive = ExtractiveAnswerer(config, embed=embedder.embed_query)
-        self.abstain_gate = ABSTAIN_GATE if abstain_gate is None else abstain_gate
+        self.abstain_gate = config.generation.abstain_gate if abstain_gate is None else abstain_gate
         # Rewriting a follow-up needs a capable model; the tiny local ones garble it (rule-based
         # condensing in rag.followup already made request.query standalone).
         self.condense = self.name == "openai" if condense is None else condense
@@ -114,7 +107,7 @@ class GenerativeAnswerer:
         doc_ids = list(dict.fromkeys(p.chunk.doc_id for p in passages))
         rows, vectors = snap.store.sentences(doc_ids)
         template = self.prompts.answer if client.chat else self.prompts.answer_base
-        budget = self.config.llm_context_tokens - self.config.llm_max_tokens - CONTEXT_MARGIN
+        budget = self.config.llm_context_tokens - self.config.llm_max_tokens - self.config.generation.context_margin
         while True:
             sources = sources_from_passages(passages, rows, vectors)
             prompt = template.render(
@@ -177,7 +170,8 @@ class _Run:
             assert client is not None, "warm_up() first"
             question = owner.standalone_question(request, self.deadline)
             prompt, self.sources = owner.build_prompt(request, question)
-            grounder = Grounder(self.sources, embed=owner.embedder.embed, idf=request.snapshot.lexical.idf, question=question)
+            grounder = Grounder(self.sources, embed=owner.embedder.embed, idf=request.snapshot.lexical.idf, question=question,
+                                tunables=owner.config.grounding)
             pieces = client.stream(prompt, wait=self.deadline - time.perf_counter())
             try:
                 for piece in pieces:
@@ -205,12 +199,13 @@ class _Run:
             log.warning("%s model failed: %s", owner.name, self.failure)
 
     def _should_stop(self, limit: int) -> bool:
-        """Enough sentences, an explicit "not in the articles", or drift: the last DRIFT_LIMIT
+        """Enough sentences, an explicit "not in the articles", or drift: the last drift_limit
         sentences all unsupported (a small model rarely recovers; stopping saves seconds)."""
         if len(self.kept) >= limit or self.model_abstained:
             return True
-        tail = self.judged[-DRIFT_LIMIT:]
-        return len(tail) == DRIFT_LIMIT and not any(c in self.kept for c in tail)
+        drift_limit = self.owner.config.generation.drift_limit
+        tail = self.judged[-drift_limit:]
+        return len(tail) == drift_limit and not any(c in self.kept for c in tail)
 
     def _take(self, claim: Claim) -> str:
         """Record a verdict; return the text to show for a kept sentence ("" otherwise)."""
@@ -256,7 +251,7 @@ class _Run:
             return False
         query = self.request.query_vector
         first = float(self.kept[0].vector @ query)
-        if float(claim.vector @ query) < RELEVANCE_RATIO * first:
+        if float(claim.vector @ query) < self.owner.config.generation.relevance_ratio * first:
             claim.reason = "supported, but not about the question"
             return True
         return False

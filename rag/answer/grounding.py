@@ -26,14 +26,11 @@ import numpy as np
 from rag.schema import Passage, SentenceRow
 from rag.text.lexical import terms
 from rag.text.sentences import sentence_spans
+from rag.tunables import GroundingTunables
 
-# A claim is supported when the source sentence holds this (IDF-weighted) share of its words...
-MIN_COVERAGE = 0.7
-# ...or a paraphrase: a lower share, but close in meaning (MiniLM cosine).
-MIN_PARAPHRASE_COVERAGE = 0.5
-MIN_PARAPHRASE_COSINE = 0.7
-# Claims with fewer content words than this say nothing checkable ("Yes.", "In 2025 [1].").
-MIN_CLAIM_TERMS = 2
+# A claim is supported when the source sentence holds a share of its (IDF-weighted) words, or a
+# lower share but close in meaning; the thresholds are Config.grounding (rag/tunables.py).
+_GROUNDING = GroundingTunables()
 
 # Citation markers, well-formed or garbled: [1] [1, 2] [1][2] [Source 1] [#1] 【1】 (1).
 _MARKER = re.compile(
@@ -171,8 +168,10 @@ class Grounder:
         embed: Callable[[list[str]], np.ndarray] | None = None,
         idf: Callable[[str], float] | None = None,
         question: str = "",
+        tunables: GroundingTunables = _GROUNDING,
     ) -> None:
         self.sources = sources
+        self.tunables = tunables
         # A sentence made only of the question's own words ("India and Japan.") answers nothing.
         self.question_terms = set(terms(question))
         self.embed = embed
@@ -227,7 +226,7 @@ class Grounder:
             claim.abstains, claim.reason = True, "says the articles do not answer"
             return claim
         claim_terms = [t for t in dict.fromkeys(terms(text)) if t not in _META_TERMS]
-        if len(claim_terms) < MIN_CLAIM_TERMS:
+        if len(claim_terms) < self.tunables.min_claim_terms:
             claim.reason = "too short to check"
             return claim
         if self.question_terms and not set(claim_terms) - self.question_terms:
@@ -270,8 +269,8 @@ class Grounder:
             coverage = sum(w for t, w in weights.items() if t in present) / total
             cosine = max((float(vector @ e.vector) for e in group if vector is not None and e.vector is not None), default=0.0)
             # A pair must earn its place: it is only chosen when it covers clearly more than one sentence.
-            score = coverage + 0.5 * cosine - 0.1 * (len(group) - 1)
-            ok, reason = _supports(text, " ".join(e.row.text for e in group), coverage, cosine)
+            score = coverage + self.tunables.cosine_weight * cosine - self.tunables.pair_penalty * (len(group) - 1)
+            ok, reason = _supports(text, " ".join(e.row.text for e in group), coverage, cosine, self.tunables)
             if ok and (best_ok is None or score > best_ok[2]):
                 best_ok = (True, group, score, "")
             if best_any is None or score > best_any[2]:
@@ -279,7 +278,8 @@ class Grounder:
         return best_ok or best_any
 
 
-def _supports(claim: str, evidence: str, coverage: float, cosine: float) -> tuple[bool, str]:
+def _supports(claim: str, evidence: str, coverage: float, cosine: float,
+              tunables: GroundingTunables = _GROUNDING) -> tuple[bool, str]:
     missing_numbers = [n for n in _NUMBER.findall(claim) if n not in evidence]
     if missing_numbers:
         return False, f"number {missing_numbers[0]} is not in the sources"
@@ -287,6 +287,7 @@ def _supports(claim: str, evidence: str, coverage: float, cosine: float) -> tupl
     missing_names = [w for w in _NAME.findall(claim) if not set(terms(w)) <= ev_terms and w.lower() not in evidence.lower()]
     if missing_names:
         return False, f"{missing_names[0]} is not in the cited text"
-    if coverage >= MIN_COVERAGE or (coverage >= MIN_PARAPHRASE_COVERAGE and cosine >= MIN_PARAPHRASE_COSINE):
+    t = tunables
+    if coverage >= t.min_coverage or (coverage >= t.min_paraphrase_coverage and cosine >= t.min_paraphrase_cosine):
         return True, ""
     return False, f"only {coverage:.0%} of its words are in the closest source sentence"

@@ -119,17 +119,16 @@ def job_embed_rate(args: dict[str, Any]) -> dict[str, Any]:
     from rag.config import Config
     from rag.ingest.loaders import corpus_files, parse
     from rag.store.embeddings import Embedder
-    from rag.store.indexer import MIN_SENTENCE_CHARS
     from rag.text.sentences import segment_spans, sentence_spans
 
+    config = Config.from_env()
     files = corpus_files(Path(args["corpus"]))[: args.get("docs", 100)]
     texts = []
     for f in files:
         for d in parse(f.name, f.read_bytes(), f.suffix):
             for s, e in sentence_spans(d.text):
-                if e - s >= MIN_SENTENCE_CHARS:
-                    texts += [d.text[a:b] for a, b in segment_spans(d.text, s, e)]
-    config = Config.from_env()
+                if e - s >= config.indexing.min_sentence_chars:
+                    texts += [d.text[a:b] for a, b in segment_spans(d.text, s, e, config.indexing)]
     ours = Embedder.from_config(config)
     ours.warm_up()
     # The two fp32 backends (same vectors); ours is one of them unless it runs int8 or fell back.

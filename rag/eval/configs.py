@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from rag.config import Config, coerce, field_type
+from rag.config import Config, coerce, field_type, tunable_type
 from rag.errors import ConfigError
+from rag.tunables import GROUPS
 
 PIPELINE = "pipeline"
 BASELINE = "baseline"
@@ -73,14 +74,21 @@ def resolve(specs: list[str]) -> list[EvalConfig]:
 
 
 def parse_overrides(assignments: str) -> dict[str, Any]:
-    """"top_k=8,retrieval=dense" → {"top_k": 8, "retrieval": "dense"}, typed like the Config field."""
-    types = {f.name: field_type(f.name) for f in fields(Config)}
+    """"top_k=8,retrieval=dense" → {"top_k": 8, "retrieval": "dense"}, typed like the Config field.
+
+    A tunable is group.field (rag/tunables.py): "answer.min_words=8" → {"answer.min_words": 8}.
+    """
+    types = {f.name: field_type(f.name) for f in fields(Config) if f.name not in GROUPS}
     overrides: dict[str, Any] = {}
     for part in assignments.split(","):
         key, sep, raw = part.partition("=")
         key = key.strip()
+        if sep and "." in key:
+            overrides[key] = coerce(raw.strip(), tunable_type(key), key)  # names the valid ones when wrong
+            continue
         if not sep or key not in types:
-            raise ConfigError(f"bad setting {part!r}: write key=value with a Config field ({', '.join(types)})")
+            raise ConfigError(f"bad setting {part!r}: write key=value with a Config field ({', '.join(types)}) "
+                              f"or group.field with a tunable ({', '.join(GROUPS)}: see rag/tunables.py)")
         overrides[key] = coerce(raw.strip(), types[key], key)
     return overrides
 

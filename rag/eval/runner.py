@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from rag.config import Config
+from rag.config import Config, tunable_keys
 from rag.eval.configs import BASELINE, EvalConfig
 from rag.eval.gold import GoldItem
 from rag.eval.metrics import EvidenceLocator, QuestionScore, Retrieved, SystemOutput, aggregate, score_question
@@ -93,7 +93,15 @@ class PipelineSystem:
     def settings(self) -> dict[str, Any]:
         keep = ("retrieval", "top_k", "candidates", "rrf_k", "dense_weight", "bm25_weight", "chunk_tokens",
                 "chunk_overlap", "dedup_threshold", "answer_mode", "max_answer_sentences", "embed_model")
-        return {k: getattr(self.config, k) for k in keep}
+        out = {k: getattr(self.config, k) for k in keep}
+        # The tunables a sweep changed (rag/tunables.py), as group.field; the defaults are left out.
+        default = Config()
+        for key in tunable_keys():
+            group, name = key.split(".")
+            value = getattr(getattr(self.config, group), name)
+            if value != getattr(getattr(default, group), name):
+                out[key] = value
+        return out
 
     def answered_in_mode(self, out: SystemOutput) -> bool:
         """False when another mode gave the answer (a generative mode falling back to extractive).
@@ -141,7 +149,7 @@ class PipelineSystem:
 
     def corpus(self) -> dict[str, str]:
         files = read_folder(self.config.seeds_dir, self.config.max_file_bytes)
-        return {d.doc_id: d.text for f in files for d in parse(f.source, f.data, f.suffix)}
+        return {d.doc_id: d.text for f in files for d in parse(f.source, f.data, f.suffix, self.config.cleaning)}
 
     def alias(self, doc_id: str) -> str:
         return doc_id

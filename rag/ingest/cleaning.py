@@ -14,15 +14,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.tunables import CleaningTunables
+
 # Bump when cleaning output changes: indexes built by an older cleaner are rebuilt.
 CLEANER_VERSION = 3
 
-# Prose lines earn their word count above this; shorter lines (menus, bylines, captions) cost.
-_BODY_MIN_WORDS = 12
-_BODY_BASELINE = 10
-_SHORT_LINE_COST = 3
-_REPEATED_KEEP_MIN_WORDS = 20
-_RELATED_MIN_WORDS = 50  # a repeated line this long is a real (duplicated) paragraph
+# Prose lines earn their word count above a baseline; shorter lines (menus, bylines, captions)
+# cost. The word counts are Config.cleaning (rag/tunables.py, CleaningTunables).
+_CLEANING = CleaningTunables()
 
 _DEBRIS = json.loads((Path(__file__).parent.parent / "data" / "web_debris.json").read_text(encoding="utf-8"))
 
@@ -86,7 +85,8 @@ class _Meta:
     url: str = ""
 
 
-def clean_page(raw: str, *, title: str = "", date: str = "", publisher: str = "") -> list[Story]:
+def clean_page(raw: str, *, title: str = "", date: str = "", publisher: str = "",
+               tunables: CleaningTunables = _CLEANING) -> list[Story]:
     """Clean one page into its stories: the main story first, then any related stories.
 
     `title`, `date` and `publisher` come from the caller when the format carries them (HTML
@@ -103,11 +103,11 @@ def clean_page(raw: str, *, title: str = "", date: str = "", publisher: str = ""
     marker = next((i for i, ln in enumerate(lines) if _RELATED_MARKER.match(ln)), None)
     main_lines = lines if marker is None else lines[:marker]
     stories = []
-    main = _main_story(main_lines, lines, meta)
+    main = _main_story(main_lines, lines, meta, tunables)
     if main is not None:
         stories.append(main)
     if marker is not None:
-        stories.extend(_related_stories(lines[marker + 1 :]))
+        stories.extend(_related_stories(lines[marker + 1 :], tunables))
     return stories
 
 
@@ -159,24 +159,24 @@ def _strip_inline_debris(line: str) -> str:
     return re.sub(r"\s{2,}", " ", line).strip()
 
 
-def _is_body(line: str) -> bool:
+def _is_body(line: str, t: CleaningTunables) -> bool:
     n = _words(line)
-    if n < _BODY_MIN_WORDS:
+    if n < t.body_min_words:
         return False
     ends_like_prose = bool(re.search(r"[.!?:;’'\"”…)]$", line))
-    return ends_like_prose or n >= 20
+    return ends_like_prose or n >= t.body_unpunctuated_words
 
 
-def _is_headline(line: str) -> bool:
+def _is_headline(line: str, t: CleaningTunables) -> bool:
     n = _words(line)
-    if not 3 <= n <= 24 or line.endswith((".", ",", ":", ";")):
+    if not t.headline_min_words <= n <= t.headline_max_words or line.endswith((".", ",", ":", ";")):
         return False
     if _BOILERPLATE_WORDS.search(line) or _TIME_AGO.match(line) or _find_date(line):
         return False
     return not line.startswith(("-", "•", "+", "©"))
 
 
-def _main_story(lines: list[str], page_lines: list[str], meta: _Meta) -> Story | None:
+def _main_story(lines: list[str], page_lines: list[str], meta: _Meta, t: CleaningTunables) -> Story | None:
     lines = [_markdown_to_text(_strip_inline_debris(ln)) for ln in lines]
     counts = Counter(ln for ln in lines if ln)
     # Score lines, then take the best-scoring contiguous run: the article body.
@@ -184,19 +184,20 @@ def _main_story(lines: list[str], page_lines: list[str], meta: _Meta) -> Story |
     for ln in lines:
         if not ln:
             scores.append(0.0)
-        elif _is_body(ln):
-            scores.append(float(_words(ln) - _BODY_BASELINE))
+        elif _is_body(ln, t):
+            scores.append(float(_words(ln) - t.body_baseline))
         else:
-            scores.append(-float(_SHORT_LINE_COST))
+            scores.append(-float(t.short_line_cost))
     start, end = _max_run(scores)
     if start is None:
         # No prose-length line at all (a note of short lines): keep whatever is not debris.
         kept = [ln for ln in lines if ln and not _BOILERPLATE_WORDS.search(ln)]
         # ...as long as something reads like a sentence: a menu ("Home / Settings") is not a story.
-        if not any((re.search(r"[.!?’'\"”]$", ln) and _words(ln) >= 3) or _words(ln) >= 10 for ln in kept):
+        if not any((re.search(r"[.!?’'\"”]$", ln) and _words(ln) >= t.note_sentence_min_words)
+                   or _words(ln) >= t.note_line_min_words for ln in kept):
             return None
         start, end = lines.index(kept[0]), len(lines) - 1 - lines[::-1].index(kept[-1])
-    title = meta.title or _title_before(lines, start)
+    title = meta.title or _title_before(lines, start, t)
     paragraphs: list[str] = []
     seen: set[str] = set()
     for i in range(start, end + 1):
@@ -204,11 +205,11 @@ def _main_story(lines: list[str], page_lines: list[str], meta: _Meta) -> Story |
         if not ln or ln in seen or ln == title:
             continue
         repeated = counts[ln] > 1
-        if _is_body(ln):
-            if repeated and _words(ln) < _REPEATED_KEEP_MIN_WORDS:
+        if _is_body(ln, t):
+            if repeated and _words(ln) < t.repeated_keep_min_words:
                 continue  # a link card or teaser shown twice, not reporting
             paragraphs.append(ln)
-        elif not repeated and (_is_section_heading(ln, lines, i) or scores[start] < 0):
+        elif not repeated and (_is_section_heading(ln, lines, i, t) or scores[start] < 0):
             paragraphs.append(ln)
         seen.add(ln)
     if not paragraphs:
@@ -242,19 +243,19 @@ def _next_nonblank(lines: list[str], i: int) -> str:
     return next((ln for ln in lines[i + 1 :] if ln), "")
 
 
-def _is_section_heading(line: str, lines: list[str], i: int) -> bool:
+def _is_section_heading(line: str, lines: list[str], i: int, t: CleaningTunables) -> bool:
     """A short line inside the body is kept when it heads the prose that follows it."""
     return (
-        _words(line) <= 12
+        _words(line) <= t.section_heading_max_words
         and not _BOILERPLATE_WORDS.search(line)
         and not _find_date(line)
-        and _is_body(_next_nonblank(lines, i))
+        and _is_body(_next_nonblank(lines, i), t)
     )
 
 
-def _title_before(lines: list[str], start: int) -> str:
-    for ln in reversed(lines[max(0, start - 8) : start]):
-        if ln and _is_headline(ln):
+def _title_before(lines: list[str], start: int, t: CleaningTunables) -> str:
+    for ln in reversed(lines[max(0, start - t.title_lookback_lines) : start]):
+        if ln and _is_headline(ln, t):
             return ln
     return ""
 
@@ -303,7 +304,7 @@ def _publisher_from(lines: list[str]) -> str:
     return ""
 
 
-def _related_stories(lines: list[str]) -> list[Story]:
+def _related_stories(lines: list[str], t: CleaningTunables) -> list[Story]:
     """Each related story is a headline followed by prose; "- Publisher" sits above the headline."""
     lines = [_strip_inline_debris(ln) for ln in lines]
     stories: list[Story] = []
@@ -312,16 +313,16 @@ def _related_stories(lines: list[str]) -> list[Story]:
     for i, ln in enumerate(lines):
         if not ln:
             continue
-        if _is_headline(ln) and _is_body(_next_nonblank(lines, i)):
+        if _is_headline(ln, t) and _is_body(_next_nonblank(lines, i), t):
             current = Story(title=ln, paragraphs=[], publisher=_meta_publisher(pending_meta))
             stories.append(current)
             pending_meta = []
-        elif _is_body(ln) and current is not None:
+        elif _is_body(ln, t) and current is not None:
             current.paragraphs.append(ln)
         else:
             pending_meta.append(ln)
     # Headline lists ("Also read", "Entertainment") pair a title with a longer title: not a story.
-    return [s for s in stories if sum(_words(p) for p in s.paragraphs) >= _RELATED_MIN_WORDS]
+    return [s for s in stories if sum(_words(p) for p in s.paragraphs) >= t.related_min_words]
 
 
 def _meta_publisher(meta_lines: list[str]) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from rag.errors import CorpusError
 from rag.ingest.cleaning import Story, clean_page
 from rag.schema import Document
+from rag.tunables import CleaningTunables
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -61,14 +62,17 @@ def decode(path: Path | str, data: bytes) -> str:
         ) from exc
 
 
-def parse(source: str, data: bytes, suffix: str) -> list[Document]:
+_CLEANING = CleaningTunables()
+
+
+def parse(source: str, data: bytes, suffix: str, cleaning: CleaningTunables = _CLEANING) -> list[Document]:
     """Clean one file's bytes into its stories. `source` names the file in citations."""
     text = decode(source, data)
     suffix = suffix.lower()
     if suffix in HTML_SUFFIXES:
-        stories = _html_stories(source, text)
+        stories = _html_stories(source, text, cleaning)
     elif suffix in TEXT_SUFFIXES:
-        stories = clean_page(text)
+        stories = clean_page(text, tunables=cleaning)
     else:
         raise CorpusError(f"{source}: unsupported file type {suffix!r}; use .txt, .md or .html")
     if not stories:
@@ -90,9 +94,10 @@ def parse(source: str, data: bytes, suffix: str) -> list[Document]:
     ]
 
 
-def load_file(path: Path, root: Path | None = None, max_bytes: int = 5_000_000) -> list[Document]:
+def load_file(path: Path, root: Path | None = None, max_bytes: int = 5_000_000,
+              cleaning: CleaningTunables = _CLEANING) -> list[Document]:
     source = str(path.relative_to(root)) if root else path.name
-    return parse(source, read_bytes(path, max_bytes), path.suffix)
+    return parse(source, read_bytes(path, max_bytes), path.suffix, cleaning)
 
 
 def _doc_stem(source: str) -> str:
@@ -100,7 +105,7 @@ def _doc_stem(source: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("_") or "doc"
 
 
-def _html_stories(source: str, html: str) -> list[Story]:
+def _html_stories(source: str, html: str, cleaning: CleaningTunables) -> list[Story]:
     import trafilatura
 
     meta = trafilatura.extract_metadata(html)
@@ -115,4 +120,5 @@ def _html_stories(source: str, html: str) -> list[Story]:
         title=(meta.title or "") if meta else "",
         date=(meta.date or "") if meta else "",
         publisher=(meta.sitename or "") if meta else "",
+        tunables=cleaning,
     )

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from rag.text.lexical import terms
+from rag.tunables import RetrievalTunables
 
 _ANAPHORA = re.compile(
     r"\b(that|this|these|those|it|its|they|them|their|he|him|his|she|her|there|then|the same|such|"
@@ -17,7 +18,7 @@ _ANAPHORA = re.compile(
     re.I,
 )
 _CONTINUATION = re.compile(r"^\s*(and|also|what about|how about|why|so|but|any|anything else|more on)\b", re.I)
-_SHORT_QUESTION_TERMS = 2
+_RETRIEVE = RetrievalTunables()
 
 
 def user_questions(history: list[Any] | None) -> list[str]:
@@ -35,22 +36,22 @@ def user_questions(history: list[Any] | None) -> list[str]:
     return [q.strip() for q in questions if q and q.strip()]
 
 
-def is_followup(question: str) -> bool:
+def is_followup(question: str, tunables: RetrievalTunables = _RETRIEVE) -> bool:
     return bool(
         _ANAPHORA.search(question)
         or _CONTINUATION.match(question)
-        or len(terms(question)) <= _SHORT_QUESTION_TERMS
+        or len(terms(question)) <= tunables.followup_max_terms
     )
 
 
-def condense(question: str, history: list[str]) -> str:
+def condense(question: str, history: list[str], tunables: RetrievalTunables = _RETRIEVE) -> str:
     """The standalone query: the question, plus the topic of the conversation when it refers back."""
-    if not history or not is_followup(question):
+    if not history or not is_followup(question, tunables):
         return question
     # Walk back to the last self-contained question: that is the topic being followed up.
     topic = [history[-1]]
     for earlier in reversed(history[:-1]):
-        if not is_followup(topic[0]):
+        if not is_followup(topic[0], tunables):
             break
         topic.insert(0, earlier)
     return f"{question.strip()} ({' '.join(topic)})"

@@ -21,8 +21,9 @@ from rag.store.bm25 import LexicalIndex
 from rag.store.chroma import Store
 from rag.text.entities import Entity, entities_in
 from rag.text.lexical import lexical_text, terms
+from rag.tunables import RetrievalTunables
 
-COMMON_SHARE = 0.3
+_RETRIEVE = RetrievalTunables()
 _MEMO_MAX = 4096  # derived per-story values kept per snapshot (story views ~20 KB each at most)
 log = logging.getLogger(__name__)
 # Derived from the tables and saved beside them in the generation folder (see build_snapshot).
@@ -43,6 +44,7 @@ class Snapshot:
     metadata_terms: frozenset[str]  # terms of titles, publishers, file names and page mastheads
     lower_words: frozenset[str]  # words the corpus writes in lower case: not proper names
     signature: str = ""  # of the tables it was built from (Store.tables_signature)
+    common_share: float = _RETRIEVE.common_share  # Config.retrieve.common_share: see is_common
     # Derived per-story views the answer step reuses across questions (bounded; see memo()).
     _memo: dict = field(default_factory=dict, repr=False)
 
@@ -57,7 +59,7 @@ class Snapshot:
 
     def is_common(self, term: str) -> bool:
         """A term in so many passages that it locates nothing ("india" in an India-Japan corpus)."""
-        return self.lexical.share(term) >= COMMON_SHARE
+        return self.lexical.share(term) >= self.common_share
 
     def is_name(self, word: str) -> bool:
         """A proper name: never written in lower case, and not in most passages (a name every
@@ -83,8 +85,8 @@ class Snapshot:
         return None
 
 
-def build_snapshot(store: Store) -> Snapshot:
-    """The snapshot of `store`'s current tables.
+def build_snapshot(store: Store, tunables: RetrievalTunables = _RETRIEVE) -> Snapshot:
+    """The snapshot of `store`'s current tables (`tunables`: Config.retrieve).
 
     The BM25 index and the term sets are derived from the tables only, so they are saved in the
     generation folder under the tables' signature and reloaded while the tables are unchanged:
@@ -117,6 +119,7 @@ def build_snapshot(store: Store) -> Snapshot:
         metadata_terms=extras[0],
         lower_words=extras[1],
         signature=signature,
+        common_share=tunables.common_share,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rag.config import Config
@@ -25,11 +25,10 @@ from rag.store.embeddings import Embedder
 from rag.text.entities import CACHE_FILE as ENTITY_CACHE_FILE
 from rag.text.entities import EntityTagger, tagger_fingerprint
 from rag.text.sentences import segment_spans, sentence_spans
+from rag.tunables import CleaningTunables, IndexingTunables
 
 log = logging.getLogger(__name__)
 
-# Sentences shorter than this carry no answer (headings, "Then there's Russia.").
-MIN_SENTENCE_CHARS = 20
 _READ_REPORT_EVERY = 50  # files read between two progress reports (hashing a file takes microseconds)
 
 
@@ -59,6 +58,9 @@ def index_settings(config: Config, embedder: Embedder) -> dict:
         "chunk_overlap": config.chunk_overlap,
         "cleaner": CLEANER_VERSION,
         "entities": tagger_fingerprint(),
+        # Only when changed, so that the indexes built before the cleaning tunables existed stay valid.
+        **({"cleaning": asdict(config.cleaning)} if config.cleaning != CleaningTunables() else {}),
+        **({"indexing": asdict(config.indexing)} if config.indexing != IndexingTunables() else {}),
     }
 
 
@@ -132,7 +134,7 @@ class Indexer:
         for i, f in enumerate(files, 1):
             digest = f.digest or content_hash(f.data)
             if old.files.get(f.source, {}).get("hash") != digest:
-                docs = parse(f.source, f.data, f.suffix)  # raises CorpusError naming the file
+                docs = parse(f.source, f.data, f.suffix, self.config.cleaning)  # raises CorpusError naming the file
                 changed[f.source] = (digest, docs)
             if i % _READ_REPORT_EVERY == 0 or i == len(files):
                 report_progress("read", i, len(files))
@@ -148,9 +150,9 @@ class Indexer:
         sent_ids: list[str] = []
         for d in new_docs:
             for s, e in sentence_spans(d.text):
-                if e - s < MIN_SENTENCE_CHARS:
+                if e - s < self.config.indexing.min_sentence_chars:  # headings, "Then there's Russia."
                     continue
-                for a, b in segment_spans(d.text, s, e):
+                for a, b in segment_spans(d.text, s, e, self.config.indexing):
                     sent_ids.append(f"{d.doc_id}:{d.content_hash[:8]}:s{len(sent_ids)}")
                     rows.append(SentenceRow(d.doc_id, s, e, d.text[s:e], a, b))
         t_tag = time.perf_counter()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from rag.tunables import IndexingTunables
+
 _EXTRA_ABBREVIATIONS = {
     "u.s", "u.k", "u.n", "e.u", "mr", "mrs", "ms", "dr", "prof", "gen", "lt", "col", "maj", "capt",
     "sgt", "adm", "gov", "sen", "rep", "st", "no", "vs", "e.g", "i.e", "etc", "inc", "ltd", "co",
@@ -52,14 +54,15 @@ def _merge_initials(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, 
 
 # Long news sentences carry two or three facts ("…agreed to set up a framework, with media reporting
 # that Tokyo had offered to help India develop fighter jets…"); one vector for all of it matches
-# none of the facts well. Sentences longer than this are embedded clause by clause.
-MAX_SEGMENT_WORDS = 24
-MIN_SEGMENT_WORDS = 8
+# none of the facts well. Sentences longer than Config.indexing.max_segment_words are embedded
+# clause by clause (rag/tunables.py, IndexingTunables).
+_INDEXING = IndexingTunables()
 _CLAUSE_BREAK = re.compile(r"(?:,|;|:|\s[–—-])\s+")
 
 
-def segment_spans(text: str, start: int, end: int, max_words: int = MAX_SEGMENT_WORDS) -> list[tuple[int, int]]:
-    """Clause-sized pieces of the sentence text[start:end], each at most ~max_words words."""
+def segment_spans(text: str, start: int, end: int, tunables: IndexingTunables = _INDEXING) -> list[tuple[int, int]]:
+    """Clause-sized pieces of the sentence text[start:end], each at most ~max_segment_words words."""
+    max_words, min_words = tunables.max_segment_words, tunables.min_segment_words
     if len(text[start:end].split()) <= max_words:
         return [(start, end)]
     cuts = [start] + [start + m.end() for m in _CLAUSE_BREAK.finditer(text[start:end])] + [end]
@@ -69,7 +72,7 @@ def segment_spans(text: str, start: int, end: int, max_words: int = MAX_SEGMENT_
     for a, b in pieces[1:]:
         # Merge while the piece fits, and always merge a fragment ("For Japan,") into its neighbour:
         # a two-word vector matches every question that names the country.
-        too_short = len(text[a:b].split()) < MIN_SEGMENT_WORDS or len(text[cur_start:cur_end].split()) < MIN_SEGMENT_WORDS
+        too_short = len(text[a:b].split()) < min_words or len(text[cur_start:cur_end].split()) < min_words
         if len(text[cur_start:b].split()) <= max_words or too_short:
             cur_end = b
         else:
