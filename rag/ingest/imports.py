@@ -26,6 +26,8 @@ from rag.ingest.loaders import SUPPORTED_SUFFIXES, corpus_files, read_bytes
 IMPORTED = "imported"  # <seeds>/imported/<name>/: one folder per import
 RECORD_SUFFIXES = {".jsonl", ".ndjson", ".csv"}
 _MAX_ID_CHARS = 100
+# An export is read whole: up to this many articles' worth of the per-article limit (250 MB by default).
+EXPORT_LIMIT_ARTICLES = 50
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,10 @@ def import_path(path: Path, seeds_dir: Path, fields: Fields = Fields(), max_byte
     if path.is_dir():
         files = {str(p.relative_to(path)): read_bytes(p, max_bytes) for p in corpus_files(path)}
     elif path.suffix.lower() in RECORD_SUFFIXES:
-        files = records_to_files(path, read_bytes(path, 50 * max_bytes), fields, max_bytes)
+        limit = EXPORT_LIMIT_ARTICLES * max_bytes
+        if path.stat().st_size > limit:
+            raise CorpusError(f"{path}: {path.stat().st_size:,} bytes is over the {limit:,}-byte limit for one export; split it")
+        files = records_to_files(path, read_bytes(path, limit), fields, max_bytes)
     else:
         kinds = ", ".join(sorted(RECORD_SUFFIXES | SUPPORTED_SUFFIXES))
         raise CorpusError(f"{path}: cannot import a {path.suffix or 'suffix-less'} file; import a folder or one of {kinds}")
