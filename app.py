@@ -30,7 +30,7 @@ from rag.cli import ProgressBars
 from rag.config import Config
 from rag.errors import RagError
 from rag.pipeline import Pipeline
-from rag.schema import Answer, IndexReport
+from rag.schema import STAGE_LABELS, Answer, IndexReport
 from rag.web import render
 
 import gradio as gr  # isort: skip  (after rag, which sets GRADIO_ANALYTICS_ENABLED=False)
@@ -46,7 +46,6 @@ EXAMPLES = [
     "How many people were killed in the Kashmir attack, and on what date?",
 ]
 UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm"]
-PROGRESS_LABELS = {"read": "reading files", "annotate": "tagging stories", "embed": "embedding sentences"}
 
 # System fonts only: a theme with Google Fonts would make every page load reach the internet.
 THEME = gr.themes.Default(
@@ -77,14 +76,13 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
     def folder_view() -> tuple[str, dict]:
         """What changed in the seeds folder since the last index, and the button that indexes it
         (the app never indexes the folder on its own)."""
-        pending = pipeline.folder_changes()
-        note = f'<p class="dz-note">{render.esc(pending.describe(str(pipeline.config.seeds_dir)))}</p>' if pending else ""
-        return note, gr.update(visible=bool(pending))
+        note = pipeline.folder_note()
+        return (f'<p class="dz-note">{render.esc(note)}</p>' if note else ""), gr.update(visible=bool(note))
 
     # (Gradio finds its progress tracker by this default value: B008 does not apply.)
     def index_folder(progress: gr.Progress = gr.Progress()) -> tuple[str, str, dict, str, str, dict]:  # noqa: B008
         def step(stage: str, done: int, total: int) -> None:
-            progress((done, total), desc=PROGRESS_LABELS.get(stage, stage), unit="items")
+            progress((done, total), desc=STAGE_LABELS.get(stage, stage), unit="items")
 
         try:
             report = pipeline.index(progress=step)
@@ -344,9 +342,9 @@ def main(argv: list[str] | None = None) -> int:
         print("Loading the models and opening the index…", file=sys.stderr)
         with ProgressBars() as bars:  # shown only when there is no index yet and one is built
             pipeline = Pipeline(config).warm_up(progress=bars)  # models load now, not on the first question
-        pending = pipeline.folder_changes()
-        if pending:  # never indexed silently: the Documents tab offers the button too
-            print(f"note: {pending.describe(str(config.seeds_dir))}", file=sys.stderr)
+        note = pipeline.folder_note()
+        if note:  # never indexed silently: the Documents tab offers the button too
+            print(f"note: {note}", file=sys.stderr)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -13,9 +13,9 @@ from tqdm import tqdm
 
 from rag.config import Config
 from rag.errors import RagError
-from rag.ingest.imports import Fields, import_path
+from rag.ingest.imports import PARTS, Fields, import_path
 from rag.pipeline import Pipeline
-from rag.schema import Answer
+from rag.schema import STAGE_LABELS, Answer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,10 +27,9 @@ def main(argv: list[str] | None = None) -> int:
                          help="first import another folder, or a .jsonl/.csv export (one article per record), "
                               "into seeds/imported/<name>/")
     p_index.add_argument("--name", help="folder name for the import under seeds/imported/ (default: PATH's name)")
-    for part, default in (("text", "text"), ("title", "title"), ("date", "date"), ("url", "url"),
-                          ("publisher", "publisher"), ("id", "id")):
+    for part in PARTS:
         p_index.add_argument(f"--{part}-field", metavar="NAME",
-                             help=f"field or column holding the article's {part} (default {default!r}"
+                             help=f"field or column holding the article's {part} (default {part!r}"
                                   + (", required)" if part == "text" else ", used when present)"))
     p_ask = sub.add_parser("ask", help="answer a question with numbered sources")
     p_ask.add_argument("question")
@@ -44,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "index":
             pipeline = Pipeline(config)
             if args.add is not None:
-                result = import_path(args.add, config.seeds_dir, _fields(args), config.max_file_bytes, args.name)
+                result = import_path(args.add, config.seeds_dir, Fields.named(**{part: getattr(args, f"{part}_field") for part in PARTS}), config.max_file_bytes, args.name)
                 print(f"imported {args.add} into {result.folder}: {result.written} new or changed, "
                       f"{result.unchanged} unchanged, {result.removed} removed", file=sys.stderr)
             with ProgressBars() as bars:
@@ -59,9 +58,9 @@ def main(argv: list[str] | None = None) -> int:
             pipeline.check_question(args.question)  # a bad question fails before models load
             with ProgressBars() as bars:  # shown only when there is no index yet and one is built
                 pipeline.warm_up(progress=bars)
-            pending = pipeline.folder_changes()
-            if pending:  # never indexed silently: say so, and how
-                print(f"note: {pending.describe(str(config.seeds_dir))}", file=sys.stderr)
+            note = pipeline.folder_note()
+            if note:  # never indexed silently: say so, and how
+                print(f"note: {note}", file=sys.stderr)
             answer = pipeline.ask(args.question, history=args.history)
             print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else render(answer, bold=_bold_ok()))
         elif args.command == "sources":
@@ -77,8 +76,6 @@ def main(argv: list[str] | None = None) -> int:
 class ProgressBars:
     """A tqdm bar on stderr per indexing stage (read, annotate, embed), with count, rate and ETA."""
 
-    LABELS = {"read": "reading files", "annotate": "tagging stories", "embed": "embedding sentences"}
-
     def __init__(self, disable: bool | None = None) -> None:
         self.disable = disable
         self.bars: dict[str, tqdm] = {}
@@ -88,7 +85,7 @@ class ProgressBars:
         if bar is None:
             unit = {"read": "file", "annotate": "story"}.get(stage, "sentence")
             # disable=None: bars only on a terminal, so logs and pipes stay clean.
-            bar = self.bars[stage] = tqdm(total=total, desc=self.LABELS.get(stage, stage), unit=unit,
+            bar = self.bars[stage] = tqdm(total=total, desc=STAGE_LABELS.get(stage, stage), unit=unit,
                                           file=sys.stderr, disable=self.disable, dynamic_ncols=True)
         bar.update(done - bar.n)
 
@@ -98,12 +95,6 @@ class ProgressBars:
     def __exit__(self, *exc: object) -> None:
         for bar in self.bars.values():
             bar.close()
-
-
-def _fields(args: argparse.Namespace) -> Fields:
-    named = {part: getattr(args, f"{part}_field") for part in ("text", "title", "date", "url", "publisher", "id")}
-    given = {k: v for k, v in named.items() if v}
-    return Fields(**given, required=frozenset(given))
 
 
 def render(answer: Answer, bold: bool = False) -> str:

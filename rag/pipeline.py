@@ -16,13 +16,13 @@ from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.generative import GenerativeAnswerer
 from rag.config import AnswerMode, Config
 from rag.errors import CorpusError, DocumentNotFound, QuestionError
-from rag.ingest.loaders import SUPPORTED_SUFFIXES, content_hash
+from rag.ingest.loaders import SUPPORTED_SUFFIXES
 from rag.retrieve.followup import condense, user_questions
 from rag.retrieve.retrieval import Retriever, Snapshot, build_snapshot
 from rag.schema import Answer, DocRecord, FolderChanges, IndexReport, Passage, Progress
 from rag.store.chroma import Store
 from rag.store.embeddings import Embedder
-from rag.store.indexer import Indexer, SourceFile, read_folder
+from rag.store.indexer import Indexer, SourceFile, file_changes, read_folder
 
 log = logging.getLogger(__name__)
 
@@ -90,14 +90,18 @@ class Pipeline:
             files = read_folder(self.config.seeds_dir, self.config.max_file_bytes)
         except CorpusError:
             files = []  # an empty or missing folder is reported by `index()`, which refuses it
-        hashes = {f.source: f.digest or content_hash(f.data) for f in files}
-        known = manifest.files
+        fresh, gone = file_changes(manifest.files, files)
         return FolderChanges(
-            added=sorted(s for s in hashes if s not in known),
-            updated=sorted(s for s, h in hashes.items() if s in known and known[s]["hash"] != h),
+            added=sorted(s for s in fresh if s not in manifest.files),
+            updated=sorted(s for s in fresh if s in manifest.files),
             # Uploads are kept in the folder too; a file that is gone from it is gone for good.
-            removed=sorted(s for s in known if s not in hashes) if files else [],
+            removed=sorted(gone) if files else [],
         )
+
+    def folder_note(self) -> str:
+        """One line for the user when the seeds folder changed since the last index, else ""."""
+        pending = self.folder_changes()
+        return pending.describe(str(self.config.seeds_dir)) if pending else ""
 
     def _warm_paths(self, snap: Snapshot) -> None:
         """Run one question through retrieval and the extractive answer step now, so that the

@@ -10,6 +10,7 @@ from typing import Any
 # Index progress: called with (stage, done, total) as work is done, stage one of "read",
 # "annotate", "embed" (see rag.indexer.Indexer.sync). Stages with nothing to do are not reported.
 Progress = Callable[[str, int, int], None]
+STAGE_LABELS = {"read": "reading files", "annotate": "tagging stories", "embed": "embedding sentences"}
 
 
 @dataclass(frozen=True)

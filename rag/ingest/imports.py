@@ -24,6 +24,7 @@ from rag.errors import CorpusError
 from rag.ingest.loaders import SUPPORTED_SUFFIXES, corpus_files, read_bytes
 
 IMPORTED = "imported"  # <seeds>/imported/<name>/: one folder per import
+PARTS = ("text", "title", "date", "url", "publisher", "id")  # the parts of an article a record may hold
 RECORD_SUFFIXES = {".jsonl", ".ndjson", ".csv"}
 _MAX_ID_CHARS = 100
 # An export is read whole: up to this many articles' worth of the per-article limit (250 MB by default).
@@ -43,6 +44,12 @@ class Fields:
     publisher: str = "publisher"
     id: str = "id"
     required: frozenset[str] = frozenset()  # names of parts the user named: missing is an error
+
+    @classmethod
+    def named(cls, **names: str | None) -> Fields:
+        """The parts given a field name (None: the default), each then required in every record."""
+        given = {part: name for part, name in names.items() if name}
+        return cls(**given, required=frozenset(given))
 
 
 @dataclass(frozen=True)

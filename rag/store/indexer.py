@@ -64,6 +64,14 @@ def index_settings(config: Config, embedder: Embedder) -> dict:
     }
 
 
+def file_changes(known: dict[str, dict], files: list[SourceFile]) -> tuple[dict[str, str], list[str]]:
+    """Against `known` (a manifest's files): the sources in `files` that are new or changed, with
+    their content hashes, and the known sources `files` no longer holds. Nothing is parsed."""
+    digests = {f.source: f.digest or content_hash(f.data) for f in files}
+    fresh = {s: d for s, d in digests.items() if known.get(s, {}).get("hash") != d}
+    return fresh, [s for s in known if s not in digests]
+
+
 def _counter(stage: str, total: int, progress: Progress) -> Callable[[int], None]:
     """A callback that adds up work done in steps and reports the running total."""
     done = 0
@@ -130,15 +138,15 @@ class Indexer:
         by_source = {f.source: f for f in files}
         if len(by_source) != len(files):
             raise CorpusError("two files share one name; rename one of them")
+        digests, gone = file_changes(old.files, files)
         changed: dict[str, tuple[str, list[Document]]] = {}
         for i, f in enumerate(files, 1):
-            digest = f.digest or content_hash(f.data)
-            if old.files.get(f.source, {}).get("hash") != digest:
+            if f.source in digests:
                 docs = parse(f.source, f.data, f.suffix, self.config.cleaning)  # raises CorpusError naming the file
-                changed[f.source] = (digest, docs)
+                changed[f.source] = (digests[f.source], docs)
             if i % _READ_REPORT_EVERY == 0 or i == len(files):
                 report_progress("read", i, len(files))
-        removed_sources = [s for s in old.files if s not in by_source] if remove_missing else []
+        removed_sources = gone if remove_missing else []
         t1 = time.perf_counter()
         timings["clean"] = t1 - t0
 
