@@ -18,7 +18,7 @@ from rag.config import AnswerMode, Config
 from rag.errors import CorpusError, DocumentNotFound, QuestionError
 from rag.ingest.loaders import SUPPORTED_SUFFIXES
 from rag.retrieve.followup import condense, user_questions
-from rag.retrieve.retrieval import Retriever, Snapshot, build_snapshot
+from rag.retrieve.retrieval import Retriever, Snapshot, build_snapshot, gather
 from rag.schema import Answer, DocRecord, FolderChanges, IndexReport, Passage, Progress
 from rag.store.chroma import Store
 from rag.store.embeddings import Embedder
@@ -112,7 +112,8 @@ class Pipeline:
         vector = self.embedder.embed_query(question)
         passages = self.retriever.retrieve(snap, question, vector)
         try:
-            ExtractiveAnswerer(self.config, embed=self.embedder.embed_query).answer(AnswerRequest(question, question, passages, vector, snap))
+            request = AnswerRequest(question, question, passages, vector, gather(snap, passages, vector))
+            ExtractiveAnswerer(self.config, embed=self.embedder.embed_query).answer(request)
             # The evidence check tokenises candidate names with cl100k only for some questions;
             # loading it lazily cost the first such question 6-11 s on a loaded machine.
             from rag.offline import cl100k
@@ -218,8 +219,10 @@ class Pipeline:
         t1 = time.perf_counter()
         passages = self.retriever.retrieve(snap, query, vector)
         t2 = time.perf_counter()
-        request = AnswerRequest(question, query, passages, vector, snap, earlier)
-        request.timings = {"embed": t1 - t0, "retrieve": t2 - t1}
+        # The answer step reads only what is gathered here (it never queries the index).
+        evidence = gather(snap, passages, vector)
+        request = AnswerRequest(question, query, passages, vector, evidence, earlier)
+        request.timings = {"embed": t1 - t0, "retrieve": t2 - t1, "gather": time.perf_counter() - t2}
         return request
 
     def ask(self, question: str, history: list[Any] | None = None) -> Answer:

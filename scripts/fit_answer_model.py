@@ -67,7 +67,7 @@ def collect(pipeline: Pipeline, items: list[GoldItem], set_name: str) -> list[di
     for item in items:
         request = pipeline.prepare(item.question, item.history)
         question = answerer.analyse(request)
-        blocked = bool(unknown_names(question, request.snapshot))
+        blocked = bool(unknown_names(question, request.evidence.stats))
         cands = [] if blocked else answerer.candidates(request, question)
         labels, facts = [], []
         for c in cands:

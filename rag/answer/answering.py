@@ -1,4 +1,7 @@
-"""The interchangeable answer step: every mode takes an `AnswerRequest` and returns an `Answer`."""
+"""The interchangeable answer step: every mode takes an `AnswerRequest` and returns an `Answer`.
+
+The request carries everything the step reads (`Evidence`, gathered by rag.retrieve.retrieval.gather):
+no answerer touches the index."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.retrieve.retrieval import Snapshot
+from rag.retrieve.context import Evidence
 from rag.schema import Answer, Passage
 
 ABSTAIN_TEXT = "The articles don't answer this. The closest passages I found are listed below."
@@ -20,7 +23,7 @@ class AnswerRequest:
     query: str  # standalone search query (the question, or a follow-up made standalone)
     passages: list[Passage]
     query_vector: np.ndarray
-    snapshot: Snapshot
+    evidence: Evidence  # the retrieved stories' sentences, entity spans, records and corpus statistics
     history: list[str] = field(default_factory=list)  # earlier user questions, oldest first
     timings: dict[str, float] = field(default_factory=dict)  # seconds spent before the answer step
 

@@ -18,7 +18,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,7 @@ from rag.answer.evidence import (
 )
 from rag.answer.question import NAME, PLACE, Question, analyse
 from rag.config import Config
+from rag.retrieve.context import CorpusStats, Evidence, Story
 from rag.schema import Answer, Citation, Passage, SentenceRow, ShortAnswer
 from rag.text.entities import Entity, import_spacy
 from rag.text.lexical import terms
@@ -191,11 +192,11 @@ class ExtractiveAnswerer:
         """The answer, with what the question asks for and the ranked candidate sentences (the
         generative modes hold a model's sentences to the same evidence)."""
         t0 = time.perf_counter()
-        snap = request.snapshot
+        evidence = request.evidence
         answer = Answer(text="", citations=[], abstained=True, question=request.question,
                         query=request.query, passages=request.passages, mode_used=self.name)
         question = self.analyse(request)
-        missing = unknown_names(question, snap)
+        missing = unknown_names(question, evidence.stats)
         if missing:
             answer.text = ABSTAIN_TEXT
             answer.notes.append(f"The articles never mention {', '.join(missing)}.")
@@ -218,9 +219,9 @@ class ExtractiveAnswerer:
             return answer, question, candidates
 
         chosen = join(eligible, self.config.max_answer_sentences, model.join_margin, model.same_fact_cosine)
-        answer.text, answer.citations = compose(chosen, snap)
+        answer.text, answer.citations = compose(chosen, evidence)
         picked = pick_short(chosen, eligible[: self.config.answer.voters], question, model.short_weights)
-        answer.short = short_answer(picked, answer.citations, snap) if picked else None
+        answer.short = short_answer(picked, answer.citations, evidence) if picked else None
         answer.abstained = False
         answer.timings["answer"] = time.perf_counter() - t0
         return answer, question, candidates
@@ -253,21 +254,22 @@ class ExtractiveAnswerer:
     def candidates(self, request: AnswerRequest, question: Question | None = None) -> list[Candidate]:
         """Sentences of the retrieved passages with their features and scores, eligible and best first."""
         question = question or self.analyse(request)
-        snap = request.snapshot
-        doc_order = list(dict.fromkeys(p.chunk.doc_id for p in request.passages))
-        rows, vectors = snap.store.sentences(doc_order, query=request.query_vector)
+        evidence = request.evidence
+        # Every sentence of the retrieved stories, each with its clause vector nearest the query.
+        rows, vectors = evidence.sentences.rows, evidence.sentences.vectors
+        stats = evidence.stats
         q_terms = question_terms(request.query)
-        weights = {t: snap.lexical.idf(t) for t in q_terms}
+        weights = {t: stats.idf(t) for t in q_terms}
         aliases = place_alias_terms(q_terms)
         # The question's most specific words the corpus knows (words it never uses are paraphrases).
-        rare = set(sorted((t for t in q_terms if snap.lexical.known(t)), key=lambda t: -weights[t])[: self.config.answer.rare_terms])
+        rare = set(sorted((t for t in q_terms if stats.known(t)), key=lambda t: -weights[t])[: self.config.answer.rare_terms])
         total = sum(weights.values()) or 1.0
         focus = set(terms(question.focus)) if question.focus else set()
         model = self.model
         out: list[Candidate] = []
         stories: dict[str, tuple[Text, set[str], set[str]]] = {}
         previous: tuple[str, float, str] = ("", 0.0, "")  # (doc id, lexical coverage, text) of the sentence before
-        for row, vec in zip(rows, vectors):  # in document order
+        for row, vec, ents in zip(rows, vectors, evidence.entities):  # in document order
             # A place's other names count as the place ("Tokyo had offered" for "Japan offer").
             sentence_terms = [aliases.get(t, t) for t in terms(row.text)]
             present = set(sentence_terms)
@@ -279,9 +281,9 @@ class ExtractiveAnswerer:
             if passage is None or len(row.text.split()) < self.config.answer.min_words:
                 continue
             if row.doc_id not in stories:
-                stories[row.doc_id] = snap.memo(("story", row.doc_id), lambda d=row.doc_id: _story(snap, d))
+                stories[row.doc_id] = evidence.memo.get(("story", row.doc_id),
+                                                        partial(_story, evidence.stories.get(row.doc_id)))
             story, story_terms, title_terms = stories[row.doc_id]
-            ents = snap.entities_in(row.doc_id, row.start, row.end)
             values = answer_values(question, row.text, row.start, ents)
             distances = value_distances(row.text, row.start, values, set(q_terms), terms) if values else {}
             near = [v for v in sorted(values, key=lambda v: distances.get(v, 0))
@@ -384,15 +386,15 @@ def _describe(q: Question) -> str:
     return q.focus or {"who": "person", "when": "date", "where": "place"}.get(q.wh, "value")
 
 
-def _story(snap, doc_id: str) -> tuple[Text, set[str], set[str]]:
+def _story(found: Story | None) -> tuple[Text, set[str], set[str]]:
     """The story's text view (body, title, publisher, masthead names and date), its terms, its title's terms."""
-    doc = snap.documents.get(doc_id)
-    body = " ".join(c.text for c in snap.chunks_by_doc.get(doc_id, []))
+    doc = found.record if found else None
+    body = found.body if found else ""
     meta = f"{doc.title}. {doc.publisher}. {' '.join(doc.aside_names)}. {doc.date}" if doc else ""
     return text_view(f"{meta}\n{body}"), set(terms(f"{meta} {body}")), set(terms(doc.title if doc else ""))
 
 
-def unknown_names(q: Question, snap) -> list[str]:
+def unknown_names(q: Question, stats: CorpusStats) -> list[str]:
     """Names in the question that no indexed article (or its title, publisher or file) contains:
     names are not paraphrased, so no passage can be about them."""
     missing = []
@@ -400,7 +402,7 @@ def unknown_names(q: Question, snap) -> list[str]:
         if c.kind not in (NAME, PLACE) or c.label in ("NORP",) or c.text.isupper():
             continue  # nationalities are rephrased, acronyms spelt out
         stems = [t for w in c.words for t in terms(w)]
-        if stems and not any(snap.lexical.known(s) or s in snap.metadata_terms for s in stems):
+        if stems and not any(stats.known(s) or s in stats.metadata_terms for s in stems):
             missing.append(c.text)
     return missing
 
@@ -428,14 +430,14 @@ def _passage_holding(row: SentenceRow, passages: list[Passage]) -> Passage | Non
     return None  # the sentence lies outside every retrieved passage
 
 
-def compose(chosen: list[Candidate], snap) -> tuple[str, list[Citation]]:
+def compose(chosen: list[Candidate], evidence: Evidence) -> tuple[str, list[Citation]]:
     # Readable order: stories in the order they were first chosen, sentences in article order.
     story_order = list(dict.fromkeys(c.row.doc_id for c in chosen))
     ordered = sorted(chosen, key=lambda c: (story_order.index(c.row.doc_id), c.row.start))
     citations: list[Citation] = []
     parts: list[str] = []
     for c in ordered:
-        doc = snap.documents.get(c.row.doc_id)
+        doc = evidence.document(c.row.doc_id)
         n = len(citations) + 1
         citations.append(citation(n, c.row, c.passage, doc, c.score))
         parts.append(with_markers(c.row.text, [n]))
@@ -488,10 +490,10 @@ def pick_short(chosen: list[Candidate], voters: list[Candidate], question: Quest
     return c, v
 
 
-def short_answer(picked: tuple[Candidate, Entity], citations: list[Citation], snap) -> ShortAnswer:
+def short_answer(picked: tuple[Candidate, Entity], citations: list[Citation], evidence: Evidence) -> ShortAnswer:
     """The picked value as a span of its cited sentence ("26", "April 22", "Robert Sillerman")."""
     c, value = picked
-    doc = snap.documents.get(c.row.doc_id)
+    doc = evidence.document(c.row.doc_id)
     text = c.row.text[value.start - c.row.start : value.end - c.row.start]
     n = next((x.n for x in citations if x.doc_id == c.row.doc_id and x.start == c.row.start), 1)
     return ShortAnswer(text=text, doc_id=c.row.doc_id, start=value.start, end=value.end, label=value.label,

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from rag.answer.answering import ABSTAIN_TEXT, AnswerRequest
 from rag.answer.citations import citation, with_markers
 from rag.answer.extractive import Candidate, ExtractiveAnswerer
-from rag.answer.grounding import Claim, Grounder, Source, sources_from_passages
+from rag.answer.grounding import Claim, Grounder, Source, SourceSentence, sources_from_passages
 from rag.answer.llm import LLMClient, build_client
 from rag.answer.prompts import Prompts, format_sources, load_prompts
 from rag.answer.question import Question
@@ -102,10 +102,11 @@ class GenerativeAnswerer:
         """The answer prompt and the sources it numbers, trimmed to fit the model's context."""
         client = self.client
         assert client is not None, "warm_up() first"
-        snap = request.snapshot
         passages = request.passages[: self.max_sources] if self.max_sources else list(request.passages)
-        doc_ids = list(dict.fromkeys(p.chunk.doc_id for p in passages))
-        rows, vectors = snap.store.sentences(doc_ids)
+        # The sentences with their first clause's vector (every retrieved story's: the sources
+        # take those inside their passages).
+        grounded = request.evidence.grounding_sentences
+        rows, vectors = grounded.rows, grounded.vectors
         template = self.prompts.answer if client.chat else self.prompts.answer_base
         budget = self.config.llm_context_tokens - self.config.llm_max_tokens - self.config.generation.context_margin
         while True:
@@ -170,7 +171,7 @@ class _Run:
             assert client is not None, "warm_up() first"
             question = owner.standalone_question(request, self.deadline)
             prompt, self.sources = owner.build_prompt(request, question)
-            grounder = Grounder(self.sources, embed=owner.embedder.embed, idf=request.snapshot.lexical.idf, question=question,
+            grounder = Grounder(self.sources, embed=owner.embedder.embed, idf=request.evidence.stats.idf, question=question,
                                 tunables=owner.config.grounding)
             pieces = client.stream(prompt, wait=self.deadline - time.perf_counter())
             try:
@@ -268,10 +269,9 @@ class _Run:
                     return True
         return False
 
-    def _citation(self, ev, n: int) -> Citation:
-        snap = self.request.snapshot
+    def _citation(self, ev: SourceSentence, n: int) -> Citation:
         source = next(s for s in self.sources if s.n == ev.n)
-        return citation(n, ev.row, source.passage, snap.documents.get(ev.row.doc_id), source.passage.score)
+        return citation(n, ev.row, source.passage, self.request.evidence.document(ev.row.doc_id), source.passage.score)
 
     def result(self, fallback: Answer) -> Answer:
         owner, request = self.owner, self.request

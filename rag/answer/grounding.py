@@ -69,7 +69,7 @@ _INJECTION = re.compile(
 
 
 @dataclass(frozen=True)
-class Evidence:
+class SourceSentence:
     """One citable sentence of a numbered source."""
 
     n: int  # the source number shown to the model
@@ -83,7 +83,7 @@ class Source:
 
     n: int
     passage: Passage
-    evidence: list[Evidence]
+    evidence: list[SourceSentence]
 
 
 @dataclass
@@ -94,7 +94,7 @@ class Claim:
     text: str  # markers and lead-ins removed
     cited: list[int]  # source numbers the model wrote that exist
     invalid: list[int]  # source numbers the model wrote that point nowhere
-    support: list[Evidence] = field(default_factory=list)
+    support: list[SourceSentence] = field(default_factory=list)
     kept: bool = False
     realigned: bool = False  # the citation was missing or wrong and was set by alignment
     abstains: bool = False  # the model said the articles do not answer
@@ -109,12 +109,12 @@ def sources_from_passages(passages: list[Passage], rows: list[SentenceRow], vect
     for n, p in enumerate(passages, start=1):
         c = p.chunk
         ev = [
-            Evidence(n, row, None if vectors is None or len(vectors) == 0 else vectors[i])
+            SourceSentence(n, row, None if vectors is None or len(vectors) == 0 else vectors[i])
             for i, row in enumerate(rows)
             if row.doc_id == c.doc_id and c.holds_most_of(row.start, row.end)
         ]
         if not ev:  # a passage with no indexed sentence is cited whole
-            ev = [Evidence(n, SentenceRow(c.doc_id, c.start, c.end, c.text))]
+            ev = [SourceSentence(n, SentenceRow(c.doc_id, c.start, c.end, c.text))]
         out.append(Source(n, p, ev))
     return out
 
@@ -253,7 +253,7 @@ class Grounder:
             return None
         return self.embed([text])[0]
 
-    def _best(self, text: str, claim_terms: list[str], vector, pool: list[Evidence]):
+    def _best(self, text: str, claim_terms: list[str], vector, pool: list[SourceSentence]):
         """(supported, evidence used, score, reason): the best-scoring supporting sentence (or pair of
         consecutive sentences), else the best-scoring candidate with the reason it fails."""
         if not pool:

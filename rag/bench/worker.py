@@ -167,7 +167,7 @@ def job_serve(args: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"warm_up_s": round(time.perf_counter() - t0, 3), "backend": p.embedder.backend}
     snap = p.snapshot
     retrievers = {mode: Retriever(config.with_(retrieval=mode)) for mode in ("dense", "bm25", "hybrid")}
-    lat: dict[str, list[float]] = {k: [] for k in ("embed", "dense", "bm25", "hybrid", "answer", "answer_step")}
+    lat: dict[str, list[float]] = {k: [] for k in ("embed", "dense", "bm25", "hybrid", "answer", "gather", "answer_step")}
     hits = {"hybrid@5": 0, "dense@5": 0, "bm25@5": 0, "answer_has_fact": 0, "abstained": 0}
     for q in questions:
         _clear_query_cache(p)  # every question pays its own embedding, as a new question would
@@ -175,6 +175,7 @@ def job_serve(args: dict[str, Any]) -> dict[str, Any]:
         answer = p.ask(q["question"])
         lat["answer"].append(time.perf_counter() - t0)
         lat["embed"].append(answer.timings.get("embed", 0.0))
+        lat["gather"].append(answer.timings.get("gather", 0.0))  # the retrieved stories' sentences (one Chroma read)
         lat["answer_step"].append(answer.timings.get("answer", 0.0))
         hits["abstained"] += answer.abstained
         hits["answer_has_fact"] += bool(q.get("answer")) and q["answer"].lower() in answer.text.lower()

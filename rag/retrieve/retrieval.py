@@ -11,20 +11,20 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
 from rag.config import Config
+from rag.retrieve.context import CorpusStats, Evidence, Memo, Sentences, Story
 from rag.schema import Chunk, DocRecord, Passage
 from rag.store.bm25 import LexicalIndex
-from rag.store.chroma import Store
+from rag.store.chroma import Store, one_per_sentence
 from rag.text.entities import Entity, entities_in
 from rag.text.lexical import lexical_text, terms
 from rag.tunables import RetrievalTunables
 
 _RETRIEVE = RetrievalTunables()
-_MEMO_MAX = 4096  # derived per-story values kept per snapshot (story views ~20 KB each at most)
 log = logging.getLogger(__name__)
 # Derived from the tables and saved beside them in the generation folder (see build_snapshot).
 _LEXICAL_DIR = "lexical"
@@ -45,17 +45,13 @@ class Snapshot:
     lower_words: frozenset[str]  # words the corpus writes in lower case: not proper names
     signature: str = ""  # of the tables it was built from (Store.tables_signature)
     common_share: float = _RETRIEVE.common_share  # Config.retrieve.common_share: see is_common
-    # Derived per-story views the answer step reuses across questions (bounded; see memo()).
-    _memo: dict = field(default_factory=dict, repr=False)
+    # Derived per-story values this layer and the answer step reuse across questions (bounded).
+    memo: Memo = field(default_factory=Memo, repr=False)
 
-    def memo(self, key, make):
-        """`make()` once per key for this snapshot (the index it reads from never changes)."""
-        hit = self._memo.get(key)
-        if hit is None:
-            if len(self._memo) > _MEMO_MAX:
-                self._memo.clear()
-            hit = self._memo[key] = make()
-        return hit
+    @cached_property
+    def stats(self) -> CorpusStats:
+        """The term statistics the answer step weighs words by (a view: nothing is copied)."""
+        return CorpusStats(self.lexical.size, self.lexical.doc_frequencies(), self.metadata_terms)
 
     def is_common(self, term: str) -> bool:
         """A term in so many passages that it locates nothing ("india" in an India-Japan corpus)."""
@@ -74,7 +70,7 @@ class Snapshot:
         doc = self.documents.get(doc_id)
         if doc is None or not doc.entities:
             return []
-        starts = self.memo(("entity starts", doc_id), lambda: [e[0] for e in doc.entities])
+        starts = self.memo.get(("entity starts", doc_id), lambda: [e[0] for e in doc.entities])
         return entities_in(doc.entities, start, end, starts)
 
     def chunk_holding(self, doc_id: str, start: int, end: int) -> Chunk | None:
@@ -83,6 +79,27 @@ class Snapshot:
             if c.holds_most_of(start, end):
                 return c
         return None
+
+
+def gather(snap: Snapshot, passages: list[Passage], query_vector: np.ndarray) -> Evidence:
+    """What the answer step reads for these passages: every indexed sentence of their stories (one
+    Chroma read), with both clause vectors the answerers use, their entity spans, the stories'
+    text and records, and the corpus statistics."""
+    doc_ids = list(dict.fromkeys(p.chunk.doc_id for p in passages))
+    rows, vectors = snap.store.sentence_clauses(doc_ids)
+    nearest = Sentences(*one_per_sentence(rows, vectors, query_vector))
+    first = Sentences(*one_per_sentence(rows, vectors))
+    stories = {d: Story(d, " ".join(c.text for c in snap.chunks_by_doc.get(d, [])), snap.documents.get(d))
+               for d in doc_ids}
+    return Evidence(
+        sentences=nearest,
+        entities=[snap.entities_in(r.doc_id, r.start, r.end) for r in nearest.rows],
+        stories=stories,
+        stats=snap.stats,
+        first_clauses=first,
+        memo=snap.memo,
+        signature=snap.signature,
+    )
 
 
 def build_snapshot(store: Store, tunables: RetrievalTunables = _RETRIEVE) -> Snapshot:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import shutil
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
@@ -85,16 +86,13 @@ class LexicalIndex:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def idf(self, term: str) -> float:
-        """Smoothed IDF; a term the corpus never uses gets the highest weight."""
-        return math.log(1 + (self.size + 1) / (self._df.get(term, 0) + 0.5))
+    def doc_frequencies(self) -> Mapping[str, int]:
+        """Term → indexed texts holding it (read-only; the answer step's CorpusStats wraps it)."""
+        return MappingProxyType(self._df)
 
     def share(self, term: str) -> float:
         """Share of indexed texts that contain the term."""
         return self._df.get(term, 0) / self.size if self.size else 0.0
-
-    def known(self, term: str) -> bool:
-        return term in self._df
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         """(row, score) of the best-matching texts, best first; empty when no query term is known."""

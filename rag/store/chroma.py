@@ -253,6 +253,10 @@ class Store:
         A long sentence is stored as several clause vectors: with `query`, the sentence gets the
         vector of its clause closest to the query; without, that of its first clause.
         """
+        return one_per_sentence(*self.sentence_clauses(doc_ids), query)
+
+    def sentence_clauses(self, doc_ids: list[str]) -> tuple[list[SentenceRow], np.ndarray]:
+        """Every indexed row (sentence or clause) of the given documents, with its vector, in Chroma's order."""
         if not doc_ids:
             return [], np.zeros((0, 0), dtype=np.float32)
         documents = self.manifest().documents
@@ -270,16 +274,24 @@ class Store:
         vectors = np.asarray(res["embeddings"], dtype=np.float32)
         if not len(vectors):
             return [], vectors
-        sims = vectors @ query if query is not None else None
-        best: dict[tuple[str, int], int] = {}
-        rows = [SentenceRow.from_chroma(m, text) for m, text in zip(res["metadatas"], res["documents"])]
-        for i, r in enumerate(rows):
-            key = (r.doc_id, r.start)
-            j = best.get(key)
-            if j is None or (sims is not None and sims[i] > sims[j]) or (sims is None and r.seg_start < rows[j].seg_start):
-                best[key] = i
-        keep = sorted(best.values(), key=lambda i: (rows[i].doc_id, rows[i].start))
-        return [rows[i] for i in keep], vectors[keep]
+        return [SentenceRow.from_chroma(m, text) for m, text in zip(res["metadatas"], res["documents"])], vectors
+
+
+def one_per_sentence(rows: list[SentenceRow], vectors: np.ndarray,
+                     query: np.ndarray | None = None) -> tuple[list[SentenceRow], np.ndarray]:
+    """One row per sentence, by document then start: with `query`, the clause closest to it (the
+    first such on a tie); without, the first clause."""
+    if not rows:
+        return [], vectors
+    sims = vectors @ query if query is not None else None
+    best: dict[tuple[str, int], int] = {}
+    for i, r in enumerate(rows):
+        key = (r.doc_id, r.start)
+        j = best.get(key)
+        if j is None or (sims is not None and sims[i] > sims[j]) or (sims is None and r.seg_start < rows[j].seg_start):
+            best[key] = i
+    keep = sorted(best.values(), key=lambda i: (rows[i].doc_id, rows[i].start))
+    return [rows[i] for i in keep], vectors[keep]
 
 
 def _parse_chunks(text: str) -> list[Chunk]:
