@@ -28,6 +28,14 @@ class AnswerRequest:
     timings: dict[str, float] = field(default_factory=dict)  # seconds spent before the answer step
 
 
+class Encoder(Protocol):
+    """The embedding model as the answer step uses it (rag.store.embeddings.Embedder is one)."""
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
 class Answerer(Protocol):
     name: str
 

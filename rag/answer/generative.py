@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-from rag.answer.answering import ABSTAIN_TEXT, AnswerRequest
+from rag.answer.answering import ABSTAIN_TEXT, AnswerRequest, Encoder
 from rag.answer.citations import citation, with_markers
 from rag.answer.extractive import Candidate, ExtractiveAnswerer
 from rag.answer.grounding import Claim, Grounder, Source, SourceSentence, sources_from_passages
@@ -45,7 +45,7 @@ class GenerationTimeout(RuntimeError):
 class GenerativeAnswerer:
     """Answer mode "local" (in-process GGUF) or "openai" (OpenAI-compatible server)."""
 
-    def __init__(self, config: Config, embedder, abstain_gate: bool | None = None, condense: bool | None = None,
+    def __init__(self, config: Config, embedder: Encoder, abstain_gate: bool | None = None, condense: bool | None = None,
                  max_sources: int | None = None) -> None:
         self.config = config
         self.name = str(config.answer_mode)  # "local" or "openai": Answer.mode_used

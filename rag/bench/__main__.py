@@ -76,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         tmp = args.workdir or Path(tmp_name)
         corpora: list[tuple[str, Path, list[dict], bool]] = []  # name, folder, questions, uncached
         if args.corpus:
-            folder, questions = synth.load_real(args.corpus, tmp / "real-corpus")
-            corpora.append((args.corpus.name, folder, _as_dicts(questions, n_questions), False))
+            folder, real = synth.load_real(args.corpus, tmp / "real-corpus")
+            corpora.append((args.corpus.name, folder, _as_dicts(real, n_questions), False))
         else:
             if not args.no_seeds:
                 corpora.append(("seeds", _copy_seeds(tmp / "seeds"), seed_questions(n_questions), True))
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def bench_corpus(name: str, folder: Path, questions: list[dict], work: Path, args, clients: list[int], uncached: bool,
+def bench_corpus(name: str, folder: Path, questions: list[dict], work: Path, args: argparse.Namespace, clients: list[int], uncached: bool,
                  full: bool = True) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     # The smallest corpus embeds from an empty cache: its embedding figures are real model work.
@@ -196,7 +196,7 @@ def gradio_concurrency(folder: Path, index: Path, questions: list[dict], clients
         deadline = time.time() + 300
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"app.py exited: {proc.stderr.read()[-500:]}")
+                raise RuntimeError(f"app.py exited: {proc.stderr.read()[-500:] if proc.stderr else ''}")
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=1):
                     break
@@ -226,7 +226,8 @@ def gradio_concurrency(folder: Path, index: Path, questions: list[dict], clients
             errors: list[str] = []
             lock = threading.Lock()
 
-            def client(c, items, lat=lat, errors=errors, lock=lock):
+            def client(c: Any, items: list[str], lat: list[float] = lat, errors: list[str] = errors,
+                       lock: threading.Lock = lock) -> None:
                 for q in items:
                     t0 = time.perf_counter()
                     try:
@@ -283,7 +284,7 @@ def rows(res: dict) -> list[tuple[str, Any, Any, str]]:
     cached = res["cache"] == "shared"
     st, bst = ing["stages"], base_ing.get("stages", {})
 
-    def rate(n, s):
+    def rate(n: float, s: float | None) -> float | None:
         return round(n / s, 1) if s else None
 
     out += [

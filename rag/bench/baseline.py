@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rag.eval.baseline import BaselineSystem, baseline_embed_model
 from rag.store.embed_cache import EmbeddingCache
+
+if TYPE_CHECKING:  # (llama-index loads in the baseline jobs only)
+    from llama_index.core.base.embeddings.base import BaseEmbedding
 
 COLLECTION = "baseline"
 
@@ -28,7 +31,7 @@ COLLECTION = "baseline"
 class _LlamaEmbedder:
     """Adapter: the llama-index embedding model behind the `embed(texts)` interface of the cache."""
 
-    def __init__(self, model) -> None:
+    def __init__(self, model: BaseEmbedding) -> None:
         self.model = model
         self.dimension = 384
 
@@ -86,7 +89,7 @@ def ingest(corpus: Path, workdir: Path, cache: EmbeddingCache | None) -> dict[st
             "embedded_texts": len(texts), "wordpieces": _wordpieces(embed_model, texts)}
 
 
-def _wordpieces(embed_model, texts: list[str]) -> int:
+def _wordpieces(embed_model: Any, texts: list[str]) -> int:  # (reads a private attribute of the HF model)
     """Word pieces the model actually reads (it truncates at 256)."""
     try:
         tok = embed_model._model.tokenizer

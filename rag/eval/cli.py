@@ -109,10 +109,10 @@ def run(args: argparse.Namespace) -> tuple[list[RunResult], list[str]]:
                                           progress=progress))
         mixed = [b for b in ("gold-bbc", "bbc") if b in benchmarks]
         if mixed:
-            corpus = args.corpus or haystack.default_articles()
+            articles = args.corpus or haystack.default_articles()
             folder = tmp / "haystack-corpus"
-            n = haystack.build(base.seeds_dir, corpus, folder)
-            sections.append(f"## Haystack\n\nThe seed pages among {n} articles from `{corpus}`.\n\n{haystack.LICENCE}")
+            n = haystack.build(base.seeds_dir, articles, folder)
+            sections.append(f"## Haystack\n\nThe seed pages among {n} articles from `{articles}`.\n\n{haystack.LICENCE}")
             sets = {"gold-bbc": load_gold(args.gold), "bbc": haystack.load_questions(args.split)}
             # Indexing thousands of stories per configuration is minutes each: default only unless asked.
             for config in resolve(args.config or ["default"]):

@@ -85,7 +85,7 @@ def winners(results: list[RunResult]) -> list[str]:
             continue
         keys = [k for group in tables_for(benchmark).values() for k in group if k in HIGHER_IS_BETTER]
         for key in keys:
-            vals = {r.config.name: r.overall.get(key) for r in ran if r.overall.get(key) is not None}
+            vals: dict[str, float] = {r.config.name: v for r in ran if (v := r.overall.get(key)) is not None}
             if not vals:
                 continue
             best = (max if HIGHER_IS_BETTER[key] else min)(vals.values())

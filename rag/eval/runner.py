@@ -8,7 +8,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rag.config import Config, tunable_keys
 from rag.eval.configs import BASELINE, EvalConfig
@@ -18,6 +18,9 @@ from rag.ingest.loaders import parse
 from rag.schema import Fallback
 from rag.store.embeddings import Embedder
 from rag.store.indexer import read_folder
+
+if TYPE_CHECKING:  # (imported in setup: the eval's CLI starts without the pipeline's imports)
+    from rag.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +72,7 @@ class PipelineSystem:
         own = Embedder.from_config(self.config)
         same = embedder is not None and (own.name, own.requested_backend) == (embedder.name, embedder.requested_backend)
         self.embedder = embedder if same and embedder is not None else own
-        self.pipeline = None
+        self.pipeline: Pipeline | None = None
 
     def setup(self) -> dict[str, Any]:
         from rag.pipeline import Pipeline
@@ -77,13 +80,13 @@ class PipelineSystem:
         try:
             # The answer step is built and warmed before indexing, so a missing model or an
             # unknown mode is reported in seconds rather than after the index is built.
-            self.pipeline = Pipeline(self.config, embedder=self.embedder)
-            self.pipeline.answerer.warm_up()
+            pipeline = self.pipeline = Pipeline(self.config, embedder=self.embedder)
+            pipeline.answerer.warm_up()
         except Exception as exc:  # any backend failure means "not available here", never a crash
             raise Unavailable(f"answer mode {self.config.answer_mode!r} is not available: {exc}") from exc
         t0 = time.perf_counter()
-        self.pipeline.warm_up(sync=True)  # the benchmark's folder may have changed since --workdir kept it
-        docs = self.pipeline.documents()
+        pipeline.warm_up(sync=True)  # the benchmark's folder may have changed since --workdir kept it
+        docs = pipeline.documents()
         return {
             "documents": len(docs),
             "chunks": sum(len(d.chunk_ids) for d in docs),
@@ -134,6 +137,7 @@ class PipelineSystem:
 
     def ask(self, question: str, history: list[str]) -> SystemOutput:
         t0 = time.perf_counter()
+        assert self.pipeline is not None, "setup() first"
         a = self.pipeline.ask(question, history)
         return SystemOutput(
             text=a.text,
