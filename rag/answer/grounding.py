@@ -77,6 +77,16 @@ class SourceSentence:
     vector: np.ndarray | None = None
 
 
+@dataclass(frozen=True)
+class Match:
+    """How well the best source sentence (or pair) matches a claim."""
+
+    supported: bool
+    support: list[SourceSentence]  # the sentence, or two consecutive ones
+    score: float  # IDF-weighted coverage plus weighted cosine, less the pair penalty
+    reason: str  # why it does not support the claim ("" when it does)
+
+
 @dataclass
 class Source:
     """A retrieved passage as numbered in the prompt, with its citable sentences."""
@@ -235,15 +245,14 @@ class Grounder:
         vector = claim.vector = self._vector(text)
         cited_ev = [e for e in self.evidence if e.n in cited]
         best = self._best(text, claim_terms, vector, cited_ev)
-        if best is None or not best[0]:
+        if best is None or not best.supported:
             best = self._best(text, claim_terms, vector, self.evidence)
-            claim.realigned = best is not None and best[0]
-        if best is None or not best[0]:
-            claim.reason = best[3] if best else "no source sentence to check against"
-            claim.score = best[2] if best else 0.0
+            claim.realigned = best is not None and best.supported
+        if best is None or not best.supported:
+            claim.reason = best.reason if best else "no source sentence to check against"
+            claim.score = best.score if best else 0.0
             return claim
-        _, support, score, _ = best
-        claim.kept, claim.support, claim.score = True, support, score
+        claim.kept, claim.support, claim.score = True, best.support, best.score
         if claim.realigned:
             claim.reason = "citation set by alignment" if cited else "missing citation set by alignment"
         return claim
@@ -253,9 +262,10 @@ class Grounder:
             return None
         return self.embed([text])[0]
 
-    def _best(self, text: str, claim_terms: list[str], vector, pool: list[SourceSentence]):
-        """(supported, evidence used, score, reason): the best-scoring supporting sentence (or pair of
-        consecutive sentences), else the best-scoring candidate with the reason it fails."""
+    def _best(self, text: str, claim_terms: list[str], vector: np.ndarray | None,
+              pool: list[SourceSentence]) -> Match | None:
+        """The best-scoring supporting sentence (or pair of consecutive sentences), else the
+        best-scoring candidate with the reason it fails; None for an empty pool."""
         if not pool:
             return None
         weights = {t: self.idf(t) for t in claim_terms}
@@ -263,7 +273,8 @@ class Grounder:
         groups = [[ev] for ev in pool]
         # A claim may fuse two consecutive sentences of one source.
         groups += [[a, b] for a, b in zip(pool, pool[1:]) if a.n == b.n and a.row.doc_id == b.row.doc_id and b.row.start >= a.row.end]
-        best_ok = best_any = None
+        best_ok: Match | None = None
+        best_any: Match | None = None
         for group in groups:
             present = set().union(*(self._terms[id(e)] for e in group))
             coverage = sum(w for t, w in weights.items() if t in present) / total
@@ -271,10 +282,10 @@ class Grounder:
             # A pair must earn its place: it is only chosen when it covers clearly more than one sentence.
             score = coverage + self.tunables.cosine_weight * cosine - self.tunables.pair_penalty * (len(group) - 1)
             ok, reason = _supports(text, " ".join(e.row.text for e in group), coverage, cosine, self.tunables)
-            if ok and (best_ok is None or score > best_ok[2]):
-                best_ok = (True, group, score, "")
-            if best_any is None or score > best_any[2]:
-                best_any = (ok, group, score, reason)
+            if ok and (best_ok is None or score > best_ok.score):
+                best_ok = Match(True, group, score, "")
+            if best_any is None or score > best_any.score:
+                best_any = Match(ok, group, score, reason)
         return best_ok or best_any
 
 

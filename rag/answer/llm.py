@@ -18,10 +18,13 @@ import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag.config import Config
 from rag.errors import ConfigError
+
+if TYPE_CHECKING:  # (llama-cpp loads with the local model only)
+    from llama_cpp import Llama
 
 # A base model keeps writing after its answer: a new question, another source block, a blank line.
 BASE_STOPS = ["\n\n", "\nQuestion:", "Question:", "<source", "</source", "<end_of_turn>", "<eos>"]
@@ -154,7 +157,7 @@ def build_local(config: Config) -> LLMClient:
     return LLMClient("local", Path(path).name, llm, chat=bool(template), stops=stops, count_tokens=count_tokens)
 
 
-def _chat_formatter(model, template: str) -> tuple[Callable[[str], str], str]:
+def _chat_formatter(model: Llama, template: str) -> tuple[Callable[[str], str], str]:
     """A completion_to_prompt that wraps the prompt as one user turn with the file's chat template."""
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
