@@ -29,7 +29,7 @@ import rag  # noqa: F401  (first: keeps every library, Gradio included, offline)
 from rag.cli import ProgressBars
 from rag.config import Config
 from rag.errors import RagError
-from rag.pipeline import Pipeline
+from rag.pipeline import KINDS, SUPPORTED_SUFFIXES, Pipeline
 from rag.schema import STAGE_LABELS, Answer, IndexReport
 from rag.web import render
 
@@ -45,7 +45,7 @@ EXAMPLES = [
     "What did the heavy industries minister say about Tesla's plans?",
     "How many people were killed in the Kashmir attack, and on what date?",
 ]
-UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm"]
+UPLOAD_TYPES = sorted(SUPPORTED_SUFFIXES)
 
 # System fonts only: a theme with Google Fonts would make every page load reach the internet.
 THEME = gr.themes.Default(
@@ -142,7 +142,7 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
             except OSError as exc:
                 failed.append(f"{name}: could not read the upload ({exc.strerror or exc})")
         if not ok and not failed:
-            failed.append("choose one or more .txt, .md or .html files first")
+            failed.append(f"choose one or more {KINDS} files first")
         docs, choices, stat = documents_view()
         return render.message_html(ok, failed), docs, choices, stat, None
 
@@ -168,7 +168,7 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
         return answer.text, answer.to_dict()
 
     def api_upload(file: FileData) -> dict:
-        """Index an uploaded .txt, .md or .html article; it is answerable as soon as this returns."""
+        """Index an uploaded .txt, .md, .html, .pdf or .docx article; it is answerable as soon as this returns."""
         path, name = _uploaded(file)
         try:
             report = pipeline.upload(name, path.read_bytes())
@@ -229,7 +229,7 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
                 docs_table = gr.HTML(render.documents_html(pipeline.documents()), elem_id="dz-docs")
                 with gr.Row():
                     with gr.Column():
-                        files = gr.File(label="Add articles (.txt, .md, .html)", file_count="multiple",
+                        files = gr.File(label="Add articles (.txt, .md, .html, .pdf, .docx)", file_count="multiple",
                                         file_types=UPLOAD_TYPES, type="filepath", elem_id="dz-upload")
                         upload_btn = gr.Button("Add to the index", variant="primary", elem_id="dz-upload-btn")
                     with gr.Column():

@@ -111,7 +111,7 @@ def render(answer: Answer, bold: bool = False) -> str:
     if answer.citations:
         lines.append("\nSources:")
         for c in answer.citations:
-            meta = ", ".join(x for x in (c.publisher, c.date, c.source, c.url) if x)
+            meta = ", ".join(x for x in (c.publisher, c.date, c.source, f"p. {c.page}" if c.page else "", c.url) if x)
             lines.append(f"[{c.n}] {c.title} ({meta})")
             lines.append(textwrap.indent(textwrap.fill(f"“{c.snippet}”", 96), "    "))
     elif answer.passages:

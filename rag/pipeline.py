@@ -16,7 +16,7 @@ from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.generative import GenerativeAnswerer
 from rag.config import AnswerMode, Config
 from rag.errors import CorpusError, DocumentNotFound, QuestionError
-from rag.ingest.loaders import SUPPORTED_SUFFIXES
+from rag.ingest.loaders import KINDS, SUPPORTED_SUFFIXES
 from rag.retrieve.followup import condense, user_questions
 from rag.retrieve.retrieval import Retriever, Snapshot, build_snapshot
 from rag.schema import Answer, DocRecord, FolderChanges, IndexReport, Passage, Progress
@@ -25,6 +25,8 @@ from rag.store.embeddings import Embedder
 from rag.store.indexer import Indexer, SourceFile, file_changes, read_folder
 
 log = logging.getLogger(__name__)
+
+__all__ = ["KINDS", "SUPPORTED_SUFFIXES", "Pipeline", "make_answerer", "safe_filename"]
 
 UPLOADS = "uploads"  # uploaded files are kept in <seeds>/uploads so a re-index keeps them
 
@@ -264,7 +266,7 @@ def safe_filename(filename: str) -> str:
     name = re.sub(r"[^A-Za-z0-9._ -]+", "_", name).strip(" .")
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise CorpusError(f"{filename!r}: unsupported file type; upload .txt, .md or .html files")
+        raise CorpusError(f"{filename!r}: unsupported file type {suffix or '(none)'}; upload {KINDS} files")
     if not Path(name).stem:
         raise CorpusError(f"{filename!r}: the file name is empty")
     return name[:120]
