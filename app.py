@@ -11,6 +11,7 @@ Named API endpoints, for `gradio_client.Client(url).predict(..., api_name=...)`:
                 as a list or a JSON array
     /chat       (message, chat messages) -> chat messages as the browser shows them (HTML)
     /upload     (file) -> what was indexed
+    /add_link   (url) -> what was fetched and indexed
     /documents  () -> the indexed documents
     /remove     (doc id or file name) -> what was removed
 """
@@ -30,7 +31,7 @@ from rag.cli import ProgressBars
 from rag.config import Config
 from rag.errors import RagError
 from rag.pipeline import KINDS, SUPPORTED_SUFFIXES, Pipeline
-from rag.schema import STAGE_LABELS, Answer, IndexReport
+from rag.schema import STAGE_LABELS, AddResult, Answer, IndexReport
 from rag.web import render
 
 import gradio as gr  # isort: skip  (after rag, which sets GRADIO_ANALYTICS_ENABLED=False)
@@ -146,6 +147,15 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
         docs, choices, stat = documents_view()
         return render.message_html(ok, failed), docs, choices, stat, None
 
+    def add_link(url: str | None) -> tuple[str, str, dict, str, str]:
+        ok, failed = [], []
+        try:
+            ok.append(_link_line(url or "", pipeline.add_link(url or "")))
+            url = ""  # done: clear the box
+        except RagError as exc:
+            failed.append(str(exc))
+        return render.message_html(ok, failed), *documents_view(), url or ""
+
     def remove_file(source: str | None) -> tuple[str, str, dict, str]:
         ok, failed = [], []
         if not source:
@@ -175,6 +185,14 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
         except RagError as exc:
             raise gr.Error(str(exc)) from exc
         return {"message": _report_line(name, report), **asdict(report)}
+
+    def api_add_link(url: str) -> dict:
+        """Fetch a web page (http or https), keep it in the seeds folder and index it."""
+        try:
+            result = pipeline.add_link(url)
+        except RagError as exc:
+            raise gr.Error(str(exc)) from exc
+        return {"message": _link_line(url, result), "sources": result.sources, **asdict(result.report)}
 
     def api_documents() -> list[dict]:
         """The indexed documents: id, title, publisher, date, source file and chunk count."""
@@ -232,6 +250,10 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
                         files = gr.File(label="Add articles (.txt, .md, .html, .pdf, .docx)", file_count="multiple",
                                         file_types=UPLOAD_TYPES, type="filepath", elem_id="dz-upload")
                         upload_btn = gr.Button("Add to the index", variant="primary", elem_id="dz-upload-btn")
+                        with gr.Row():
+                            link_box = gr.Textbox(label="Add link (a web article, http or https)", placeholder="https://…",
+                                                  scale=4, elem_id="dz-link", max_lines=1)
+                            link_btn = gr.Button("Fetch and add", scale=1, elem_id="dz-link-btn")
                     with gr.Column():
                         to_remove = gr.Dropdown(label="Remove a file (all its stories; the file is deleted)",
                                                 choices=file_choices(), value=None, elem_id="dz-remove-choice")
@@ -250,6 +272,10 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
         chatbot.clear(lambda: [], outputs=[questions], api_visibility="private")
 
         upload_btn.click(upload_files, [files], [result, docs_table, to_remove, status_line, files], api_visibility="private")
+        link_io = {"inputs": [link_box], "outputs": [result, docs_table, to_remove, status_line, link_box],
+                   "api_visibility": "private"}
+        link_btn.click(add_link, **link_io)
+        link_box.submit(add_link, **link_io)
         remove_btn.click(remove_file, [to_remove], [result, docs_table, to_remove, status_line], api_visibility="private")
         # Another tab may have changed the index: show the current state on every page load.
         demo.load(documents_view, outputs=[docs_table, to_remove, status_line], api_visibility="private")
@@ -259,6 +285,7 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
 
         gr.api(api_ask, api_name="ask")
         gr.api(api_upload, api_name="upload")
+        gr.api(api_add_link, api_name="add_link")
         gr.api(api_documents, api_name="documents")
         gr.api(api_remove, api_name="remove")
     return demo
@@ -328,6 +355,12 @@ def _uploaded(file: Any) -> tuple[Path, str]:
 
 def _report_line(name: str, report: IndexReport) -> str:
     return f"added {name}: {report.chunks_embedded} chunks embedded; now {report.documents} documents, {report.chunks} chunks"
+
+
+def _link_line(url: str, result: AddResult) -> str:
+    if not result.sources:
+        return f"{url}: already indexed, unchanged"
+    return f"added {url} as {result.sources[0]}: {result.report.chunks_embedded} chunks embedded; now {result.report.documents} documents"
 
 
 def main(argv: list[str] | None = None) -> int:

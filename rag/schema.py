@@ -194,6 +194,16 @@ class IndexReport:
 
 
 @dataclass(frozen=True)
+class AddResult:
+    """What adding a web link or a feed did: the files written into the seeds folder and indexed."""
+
+    sources: list[str]  # new or changed files, relative to the seeds folder
+    report: IndexReport
+    known: int = 0  # feed entries imported by an earlier run (not fetched again)
+    failed: list[str] = field(default_factory=list)  # feed entries that could not be imported, one line each
+
+
+@dataclass(frozen=True)
 class SentenceRow:
     """One indexed piece of a sentence: the whole sentence, or a clause of a long one."""
 

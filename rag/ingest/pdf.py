@@ -38,6 +38,7 @@ _REPEATED_SHARE = 0.5  # an edge line on at least this share of the pages (and 2
 # A paragraph's last line is shorter than this share of the column's longest line (hand-set).
 _SHORT_LINE_SHARE = 0.7
 
+_GAP = re.compile(rf"(?<=\S) {{{_GUTTER_SPACES},}}(?=\S)")
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?[-–—(]?\s*\d{1,4}\s*[-–—)]?(?:\s*(?:of|/)\s*\d{1,4})?$", re.I)
 _SENTENCE_END = re.compile(r"[.!?:;’'\"”)\]]$")
 _HYPHENATED = re.compile(r"([A-Za-zÀ-ÿ]+)[-\u00ad]$")
@@ -64,9 +65,9 @@ def read_pdf(source: str, data: bytes) -> PdfText:
         if reader.is_encrypted:
             # An owner password alone (printing/copying restrictions) still opens with an empty user password.
             try:
-                opened = reader.decrypt("")
+                opened = bool(reader.decrypt(""))
             except (DependencyError, NotImplementedError):
-                opened = 0
+                opened = False
             if not opened:
                 raise CorpusError(f"{source}: this PDF is encrypted and needs a password; save an unprotected copy "
                                   "(e.g. print it to PDF) and add that")
@@ -79,8 +80,8 @@ def read_pdf(source: str, data: bytes) -> PdfText:
     if not raw_pages:
         raise CorpusError(f"{source}: the PDF has no pages")
     if not any(p.strip() for p in raw_pages):
-        raise CorpusError(f"{source}: this PDF has no text layer (a scan or images of text); run OCR first "
-                          "(e.g. ocrmypdf) and add the result")
+        raise CorpusError(f"{source}: this PDF has no text layer; run OCR first (it is a scan or pictures of "
+                          "text: e.g. ocrmypdf makes a searchable copy) and add the result")
     # Running heads and footers are found at the page's visual edges, before columns are reordered.
     pages = [_reading_order(lines) for lines in _drop_boilerplate([p.split("\n") for p in raw_pages])]
     text, starts = _join_pages([_paragraphs(lines) for lines in pages])
@@ -151,7 +152,7 @@ def _gutter(lines: list[str]) -> int | None:
     width = max((len(ln) for ln in lines), default=0)
     counts: Counter[int] = Counter()
     for ln in lines:
-        for m in re.finditer(r"(?<=\S) {%d,}(?=\S)" % _GUTTER_SPACES, ln):
+        for m in _GAP.finditer(ln):
             counts.update(range(m.start(), m.end()))
     candidates = [(n, g) for g, n in counts.items() if width * 0.2 <= g <= width * 0.8 and n >= _MIN_COLUMN_LINES]
     if not candidates:
