@@ -127,8 +127,8 @@ def article_from_html(url: str, html: str) -> WebArticle:
 
 def fetch_article(url: str, limits: FetchLimits) -> WebArticle:
     page = fetch(url, limits)
-    # The url the user gave is the article's address (a redirect's target may be a tracking hop).
-    return article_from_html(check_url(url), page.text)
+    # After redirects (http → https, a short link), the page's own address is the one to cite.
+    return article_from_html(page.url, page.text)
 
 
 def link_filename(url: str) -> str:
