@@ -147,7 +147,7 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
         docs, choices, stat = documents_view()
         return render.message_html(ok, failed), docs, choices, stat, None
 
-    def add_link(url: str | None) -> tuple[str, str, dict, str, str]:
+    def link_from_box(url: str | None) -> tuple[str, str, dict, str, str]:
         ok, failed = [], []
         try:
             ok.append(_link_line(url or "", pipeline.add_link(url or "")))
@@ -274,8 +274,8 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
         upload_btn.click(upload_files, [files], [result, docs_table, to_remove, status_line, files], api_visibility="private")
         link_io = {"inputs": [link_box], "outputs": [result, docs_table, to_remove, status_line, link_box],
                    "api_visibility": "private"}
-        link_btn.click(add_link, **link_io)
-        link_box.submit(add_link, **link_io)
+        link_btn.click(link_from_box, **link_io)
+        link_box.submit(link_from_box, **link_io)
         remove_btn.click(remove_file, [to_remove], [result, docs_table, to_remove, status_line], api_visibility="private")
         # Another tab may have changed the index: show the current state on every page load.
         demo.load(documents_view, outputs=[docs_table, to_remove, status_line], api_visibility="private")
