@@ -95,3 +95,19 @@ def test_binary_bytes_are_not_taken_for_text():
     data = bytes(range(256)) * 4
     with pytest.raises(CorpusError, match=r"^blob.txt: not valid UTF-8 \(byte 0x80 at position 128\) and no other text encoding fits"):
         parse("blob.txt", data, ".txt")
+
+
+def test_a_pdf_citation_names_its_page_on_the_card_and_in_the_cli():
+    from rag import cli
+    from rag.schema import Answer, Citation
+    from rag.web import render
+
+    sentence = "Dredging of the Kirkenes channel will start in September."
+    cite = Citation(n=1, doc_id="review", title="Ports review", source="review.pdf", snippet=sentence, start=0,
+                    end=len(sentence), score=1.0, context=sentence, page=3)
+    answer = Answer(text=sentence[:-1] + " [1].", citations=[cite], abstained=False, question="q", query="q")
+    html = render.answer_html(answer, "t1")
+    assert '<span class="dz-page">p. 3</span>' in html and "</b> · p. 3<br>" in html  # the card and the hover tip
+    assert "review.pdf, p. 3)" in cli.render(answer)
+    plain = Answer(text="x [1].", citations=[Citation(**{**cite.to_dict(), "page": None})], abstained=False)
+    assert "dz-page" not in render.answer_html(plain, "t1") and "p. " not in cli.render(plain)
