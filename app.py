@@ -195,10 +195,12 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
         return {"message": _link_line(url, result), "sources": result.sources, **asdict(result.report)}
 
     def api_documents() -> list[dict]:
-        """The indexed documents: id, title, publisher, date, source file and chunk count."""
+        """The indexed documents: id, title, publisher, date, source file, chunk count, pages (PDF),
+        the text encoding a text file was read with, and the url of a fetched page."""
         return [
             {"doc_id": d.doc_id, "title": d.title, "publisher": d.publisher, "date": d.date,
-             "source": d.source, "chunks": len(d.chunk_ids)}
+             "source": d.source, "chunks": len(d.chunk_ids), "pages": len(d.page_starts) or None,
+             "encoding": d.encoding, "url": d.url}
             for d in pipeline.documents()
         ]
 

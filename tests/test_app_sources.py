@@ -57,6 +57,8 @@ def test_pdf_and_docx_uploads_and_links_through_the_api(served, site):
     report = client.predict(handle_file(fixture_file(served[2], "ports-review.pdf", ff.running_header_pdf())), api_name="/upload")
     assert report["added"] == ["uploads/ports-review.pdf"]
     client.predict(handle_file(fixture_file(served[2], "ferries.docx", ff.docx_with_table())), api_name="/upload")
+    listed = {d["source"]: d for d in client.predict(api_name="/documents")}
+    assert listed["uploads/ports-review.pdf"]["pages"] == 3 and listed["uploads/ferries.docx"]["pages"] is None
     _, answer = client.predict(DREDGING, [], api_name="/ask")
     top = answer["citations"][0]
     assert top["source"] == "uploads/ports-review.pdf" and top["page"] == 3 and "September" in top["snippet"]

@@ -234,5 +234,8 @@ def test_cli_add_and_ask_names_the_page(tmp_path, site):
     out = run("add", "--feed", f"{site.base}/feed.xml")
     assert "new article(s) indexed" in out
     assert "0 new article(s) indexed" in run("add", "--feed", f"{site.base}/feed.xml")
+    (tmp_path / "budgets.docx").write_bytes(ff.docx_with_table())
+    assert "added budgets.docx" in run("add", str(tmp_path / "budgets.docx"))
+    assert (tmp_path / "seeds" / "uploads" / "budgets.docx").is_file()
     out = run("ask", "When will the dredging of the Kirkenes channel start?")
     assert "ports-review.pdf, p. 3" in out
