@@ -112,7 +112,8 @@ class EmbeddingCache:
 class TextEncoder(Protocol):
     """What embed_with_cache calls: the Embedder, or the bench's adapter for llama-index's model."""
 
-    dimension: int
+    @property
+    def dimension(self) -> int: ...
 
     def embed(self, texts: list[str], on_slice: Callable[[int], None] | None = None) -> np.ndarray: ...
 
