@@ -1,10 +1,11 @@
-"""Command line: `python -m rag index|ask|sources`. A thin shell over the Python API."""
+"""Command line: `python -m rag index|add|ask|sources`. A thin shell over the Python API."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -31,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
         p_index.add_argument(f"--{part}-field", metavar="NAME",
                              help=f"field or column holding the article's {part} (default {part!r}"
                                   + (", required)" if part == "text" else ", used when present)"))
+    p_add = sub.add_parser("add", help="add a web link, an RSS/Atom feed (--feed) or a file, and index it")
+    p_add.add_argument("source", help="an http(s) link, a feed's address or file with --feed, or a file to add")
+    p_add.add_argument("--feed", action="store_true", help="SOURCE is an RSS or Atom feed: import its new entries")
     p_ask = sub.add_parser("ask", help="answer a question with numbered sources")
     p_ask.add_argument("question")
     p_ask.add_argument("--history", action="append", default=[], metavar="QUESTION", help="an earlier question (repeatable, oldest first)")
@@ -53,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"(added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
                 f"unchanged {report.unchanged}; embedded {report.chunks_embedded} chunks)"
             )
+        elif args.command == "add":
+            pipeline = Pipeline(config)
+            with ProgressBars() as bars:  # shown only when there is no index yet and one is built
+                pipeline.warm_up(progress=bars)
+            print(add(pipeline, args.source, feed=args.feed))
         elif args.command == "ask":
             pipeline = Pipeline(config)
             pipeline.check_question(args.question)  # a bad question fails before models load
@@ -71,6 +80,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def add(pipeline: Pipeline, source: str, feed: bool = False) -> str:
+    """Add a link, a feed's new entries or a local file; what was done, for the user."""
+    if feed:
+        result = pipeline.add_feed(source)
+        lines = [f"feed {source}: {len(result.sources)} new article(s) indexed, {result.known} already imported, "
+                 f"{len(result.failed)} failed; now {result.report.documents} documents"]
+        lines += [f"  failed: {line}" for line in result.failed]
+        lines += [f"  added {s}" for s in result.sources]
+        return "\n".join(lines)
+    path = Path(source).expanduser()
+    if not re.match(r"^[a-z][a-z0-9+.-]*://", source, re.I) and path.is_file():
+        report = pipeline.upload(path.name, path.read_bytes())
+        return f"added {path.name}: {report.chunks_embedded} chunks embedded; now {report.documents} documents"
+    result = pipeline.add_link(source)
+    if not result.sources:
+        return f"{source}: already indexed, unchanged; {result.report.documents} documents"
+    return (f"added {source} as {result.sources[0]}: {result.report.chunks_embedded} chunks embedded; "
+            f"now {result.report.documents} documents")
 
 
 class ProgressBars:
@@ -111,7 +140,7 @@ def render(answer: Answer, bold: bool = False) -> str:
     if answer.citations:
         lines.append("\nSources:")
         for c in answer.citations:
-            meta = ", ".join(x for x in (c.publisher, c.date, c.source, c.url) if x)
+            meta = ", ".join(x for x in (c.publisher, c.date, c.source, f"p. {c.page}" if c.page else "", c.url) if x)
             lines.append(f"[{c.n}] {c.title} ({meta})")
             lines.append(textwrap.indent(textwrap.fill(f"“{c.snippet}”", 96), "    "))
     elif answer.passages:

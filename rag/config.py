@@ -93,6 +93,9 @@ class Config:
     max_answer_sentences: int = 3
     max_question_chars: int = 1000
     max_file_bytes: int = 5_000_000
+    # Web links and feeds (rag/ingest/web.py): trafilatura's fetcher with these limits (size: max_file_bytes).
+    fetch_timeout: int = 10  # seconds per attempt; hand-set (trafilatura retries a timed-out GET up to fetch_max_redirects times)
+    fetch_max_redirects: int = 3  # hand-set: http → https → canonical address is the usual chain
     host: str = "127.0.0.1"
     port: int = 7860
     # The steps' named constants (rag/tunables.py): config.answer.min_words, RAG_ANSWER__MIN_WORDS.

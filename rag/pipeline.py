@@ -16,17 +16,23 @@ from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.generative import GenerativeAnswerer
 from rag.config import AnswerMode, Config
 from rag.errors import CorpusError, DocumentNotFound, QuestionError
-from rag.ingest.loaders import SUPPORTED_SUFFIXES
+from rag.ingest.feeds import import_feed
+from rag.ingest.imports import IMPORTED
+from rag.ingest.loaders import KINDS, SUPPORTED_SUFFIXES
+from rag.ingest.web import FetchLimits, check_url, fetch_article, link_filename
 from rag.retrieve.followup import condense, user_questions
 from rag.retrieve.retrieval import Retriever, Snapshot, build_snapshot, gather
-from rag.schema import Answer, DocRecord, FolderChanges, IndexReport, Passage, Progress
+from rag.schema import AddResult, Answer, DocRecord, FolderChanges, IndexReport, Passage, Progress
 from rag.store.chroma import Store
 from rag.store.embeddings import Embedder
 from rag.store.indexer import Indexer, SourceFile, file_changes, read_folder
 
 log = logging.getLogger(__name__)
 
+__all__ = ["KINDS", "SUPPORTED_SUFFIXES", "Pipeline", "make_answerer", "safe_filename"]
+
 UPLOADS = "uploads"  # uploaded files are kept in <seeds>/uploads so a re-index keeps them
+LINKS = "web"  # fetched web links are kept in <seeds>/imported/web/
 
 
 def make_answerer(config: Config, embedder: Embedder) -> Answerer:
@@ -183,6 +189,40 @@ class Pipeline:
             self._snapshot = build_snapshot(store, self.config.retrieve)
         return report
 
+    # -- web links and feeds -------------------------------------------------------------------
+    def fetch_limits(self) -> FetchLimits:
+        c = self.config
+        return FetchLimits(timeout=c.fetch_timeout, max_bytes=c.max_file_bytes, max_redirects=c.fetch_max_redirects)
+
+    def add_link(self, url: str) -> AddResult:
+        """Fetch a web page, keep it as seeds/imported/web/<name>.md (title, date, publisher and url
+        in its header) and index it; answerable at once. A failed fetch changes nothing."""
+        url = check_url(url)
+        article = fetch_article(url, self.fetch_limits())
+        return self._add_files({f"{IMPORTED}/{LINKS}/{link_filename(url)}": article.to_markdown()})
+
+    def add_feed(self, source: str) -> AddResult:
+        """Import the entries of an RSS or Atom feed (url or file) not imported before, and index them."""
+        feed = import_feed(source, self.config.seeds_dir, self.fetch_limits())
+        result = self._add_files(feed.files)
+        return AddResult(result.sources, result.report, known=feed.known, failed=feed.failed)
+
+    def _add_files(self, files: dict[str, bytes]) -> AddResult:
+        """Index new files (relative name -> bytes), then write them into the seeds folder: a file
+        that fails to parse or index is not written, and the index is left as it was."""
+        with self._write_lock:
+            store = self.snapshot.store
+            batch = [SourceFile(name, data, Path(name).suffix) for name, data in files.items()]
+            store, report = self._indexer_().sync(store, batch, remove_missing=False)
+            for name, data in files.items():
+                target = self.config.seeds_dir / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(f".{target.name}.tmp")
+                tmp.write_bytes(data)
+                tmp.replace(target)
+            self._snapshot = build_snapshot(store, self.config.retrieve)
+        return AddResult(sorted(report.added + report.updated), report)
+
     def remove(self, doc_or_source: str) -> IndexReport:
         """Remove a document (by doc id or file name) and the file it came from."""
         with self._write_lock:
@@ -267,7 +307,7 @@ def safe_filename(filename: str) -> str:
     name = re.sub(r"[^A-Za-z0-9._ -]+", "_", name).strip(" .")
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise CorpusError(f"{filename!r}: unsupported file type; upload .txt, .md or .html files")
+        raise CorpusError(f"{filename!r}: unsupported file type {suffix or '(none)'}; upload {KINDS} files")
     if not Path(name).stem:
         raise CorpusError(f"{filename!r}: the file name is empty")
     return name[:120]

@@ -37,13 +37,11 @@ from rag.answer.extractive import (  # noqa: E402
     DECISION_FEATURES,
     FEATURES,
     MODEL_FILE,
-    SHORT_FEATURES,
     ExtractiveAnswerer,
     decision_features,
     join,
     load_model,
     ranked,
-    short_options,
     unknown_names,
 )
 from rag.config import Config  # noqa: E402
@@ -76,7 +74,6 @@ def collect(pipeline: Pipeline, items: list[GoldItem], set_name: str) -> list[di
             labels.append(int(right))
             facts.append([i for i, alts in enumerate(item.facts) if fact_present(c.row.text, alts)] if right else [])
         out.append({"set": set_name, "id": item.id, "answerable": item.answerable, "n_facts": len(item.facts),
-                    "item_facts": item.facts,
                     "blocked": blocked, "question": question, "cands": cands, "labels": labels, "facts": facts})
     return out
 
@@ -181,67 +178,6 @@ def replay(records: list[dict], dw: np.ndarray, db: float, tau: float, margin: f
             "cit_precision": float(np.mean(precision)) if precision else 0.0}
 
 
-def short_rows(records: list[dict], margin: float, same: float, voters: int,
-               max_sent: int = 3) -> list[tuple[int, list[np.ndarray], list[int]]]:
-    """Per answerable question whose answer's sentences hold a value of the asked-for kind: each
-    value's SHORT_FEATURES, labelled 1 when the value holds one of the question's facts."""
-    out = []
-    for qi, q in enumerate(records):
-        elig = [c for c in q["cands"] if c.eligible]
-        if not q["answerable"] or not elig or not elig[0].values:
-            continue
-        chosen = join(elig, max_sent, margin, same)
-        options = short_options(chosen, elig[:voters], q["question"])
-        labels = [int(any(fact_present(c.row.text[v.start - c.row.start : v.end - c.row.start], alts)
-                          for alts in q["item_facts"])) for c, v, _ in options]
-        out.append((qi, [f for _, _, f in options], labels))
-    return out
-
-
-def fit_short(rows: list[tuple[int, list[np.ndarray], list[int]]]) -> tuple[np.ndarray, float, dict]:
-    """Pairwise logistic ranking of the values (a right value above every wrong one of its
-    question), L2 by 5-fold cross-validation over whole questions; with the share of questions
-    whose top value is right, in and out of fold, for the fitted weights and for the vote rule."""
-    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
-    from sklearn.model_selection import GroupKFold
-
-    diffs, groups = [], []
-    for qi, feats, labels in rows:
-        for p, yp in zip(feats, labels):
-            for n, yn in zip(feats, labels):
-                if yp and not yn:
-                    diffs.append(p - n)
-                    groups.append(qi)
-    X = np.vstack([np.array(diffs), -np.array(diffs)])
-    y = np.r_[np.ones(len(diffs)), np.zeros(len(diffs))]
-    g = np.r_[groups, groups]
-    folds = list(GroupKFold(n_splits=5).split(X, y, g))
-    model = LogisticRegressionCV(Cs=C_GRID, cv=folds, fit_intercept=False, scoring="neg_log_loss", max_iter=5000)
-    model.fit(X, y)
-    w = model.coef_[0]
-    solvable = [r for r in rows if any(r[2])]
-
-    def top_right(weights, subset) -> float:
-        return float(np.mean([labels[int(np.argmax([np.dot(weights, f) for f in feats]))] for _, feats, labels in subset]))
-
-    vote = np.zeros(len(SHORT_FEATURES))
-    vote[SHORT_FEATURES.index("votes")] = 1.0
-    oof = []
-    qids = sorted({qi for qi, _, _ in solvable})
-    for k in range(5):
-        held = set(qids[k::5])
-        train = [i for i, gi in enumerate(g) if gi not in held]
-        if not train:
-            continue
-        m = LogisticRegression(C=float(model.C_[0]), fit_intercept=False, max_iter=5000).fit(X[train], y[train])
-        oof += [labels[int(np.argmax([np.dot(m.coef_[0], f) for f in feats]))]
-                for qi, feats, labels in solvable if qi in held]
-    report = {"questions": len(rows), "with_a_right_value": len(solvable),
-              "top_right_fitted": round(top_right(w, solvable), 3), "top_right_out_of_fold": round(float(np.mean(oof)), 3),
-              "top_right_vote_rule": round(top_right(vote, solvable), 3)}
-    return w, float(model.C_[0]), report
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     parser.add_argument("--workdir", type=Path, default=ROOT / ".cache" / "eval",
@@ -281,7 +217,6 @@ def main(argv: list[str] | None = None) -> int:
     precise = [m for m in margin_scores if margin_scores[m]["cit_precision"] >= MIN_CIT_PRECISION] or [0.0]
     margin = max(precise, key=lambda m: (margin_scores[m]["fact_recall"], -m))
     chosen = margin_scores[margin]
-    sw, c_short, short_report = fit_short(short_rows(records, margin, same, base.answer.voters))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "rag", "eval", "scripts"],
                            cwd=ROOT, capture_output=True, text=True).stdout.strip()
@@ -297,8 +232,6 @@ def main(argv: list[str] | None = None) -> int:
         "abstain_below": tau,
         "join_margin": margin,
         "same_fact_cosine": same,
-        "short_features": list(SHORT_FEATURES),
-        "short_weights": [round(float(v), 4) for v in sw],
         "provenance": {
             "script": "scripts/fit_answer_model.py",
             "fitted": time.strftime("%Y-%m-%d"),
@@ -312,9 +245,6 @@ def main(argv: list[str] | None = None) -> int:
                               "questions refused, on out-of-fold decision probabilities (5 folds); join_margin maximises fact recall with citation precision at least "
                               f"{MIN_CIT_PRECISION} (dev questions)",
             "dev_replay": {k: round(v, 3) for k, v in chosen.items()},
-            "short_model": f"pairwise logistic ranker over the answer's values without intercept, C={c_short}; "
-                           "a value is right when it holds one of the question's facts (dev questions)",
-            "short_dev": short_report,
             "same_fact_cosine": "kept from the earlier hand setting (0.72, measured 2026-11-23 on dev_qa)",
         },
     }
@@ -328,7 +258,6 @@ def main(argv: list[str] | None = None) -> int:
     for t in taus[::2]:
         print(f"  tau {t:.3f}: " + " ".join(f"{k} {v:.2f}" for k, v in tau_scores[float(t)].items()), file=sys.stderr)
     print(json.dumps(result["provenance"]["dev_replay"]))
-    print(json.dumps(short_report))
     return 0
 
 

@@ -24,6 +24,7 @@ def citation(n: int, row: SentenceRow, passage: Passage, doc: DocRecord | None, 
         date=doc.date if doc else "",
         context=passage.chunk.text,
         context_start=passage.chunk.start,
+        page=doc.page_at(row.start) if doc else None,
     )
 
 

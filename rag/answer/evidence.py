@@ -224,26 +224,19 @@ def _specific(date: str, at: int) -> bool:
     return any(ch.isdigit() for ch in date) or any(w[:1].isupper() for w in (words[1:] if at == 0 else words))
 
 
-def value_distances(sentence: str, offset: int, values: list[Entity], question_terms: set[str],
-                    terms) -> dict[Entity, int]:
-    """Each value's distance in words to the nearest word the question uses (none when the
-    sentence uses no word of the question)."""
-    tokens = [(m.start() + offset, m.group(0)) for m in _WORD.finditer(sentence.lower())]
-    anchors = [i for i, (_, w) in enumerate(tokens) if set(terms(w)) & question_terms]
-    if not anchors:
-        return {}
-    positions = [p for p, _ in tokens]
-    out = {}
-    for v in values:
-        i = bisect_left(positions, v.start)
-        j = bisect_left(positions, v.end)
-        out[v] = min(min(abs(a - i), abs(a - j)) for a in anchors)
-    return out
-
-
 def near_question(q: Question, sentence: str, offset: int, values: list[Entity], question_terms: set[str], terms,
                   tunables: AnswerTunables = _ANSWER) -> list[Entity]:
     """The values standing within `tunables.near_words` words of a word the question uses, nearest first."""
-    distances = value_distances(sentence, offset, values, question_terms, terms)
-    near = [(d, v) for v, d in distances.items() if d <= tunables.near_words]
+    tokens = [(m.start() + offset, m.group(0)) for m in _WORD.finditer(sentence.lower())]
+    anchors = [i for i, (_, w) in enumerate(tokens) if set(terms(w)) & question_terms]
+    if not anchors:
+        return []
+    positions = [p for p, _ in tokens]
+    near = []
+    for v in values:
+        i = bisect_left(positions, v.start)
+        j = bisect_left(positions, v.end)
+        distance = min(min(abs(a - i), abs(a - j)) for a in anchors)
+        if distance <= tunables.near_words:
+            near.append((distance, v))
     return [v for _, v in sorted(near, key=lambda dv: dv[0])]  # nearest first: the short answer

@@ -30,9 +30,9 @@ from rag.answer.evidence import (
     answer_values,
     conflicts,
     constraint_share,
+    near_question,
     place_aliases,
     text_view,
-    value_distances,
 )
 from rag.answer.question import NAME, PLACE, Question, analyse
 from rag.config import Config
@@ -60,12 +60,6 @@ FEATURES = ("dense", "lexical", "order", "rank", "typed", "typed_near", "open", 
 DECISION_FEATURES = ("score", "margin", "dense", "lexical", "untyped", "typed_near", "value_by_focus", "open", "strict",
                      "cons_sentence", "story_lexical", "soft_in_story", "eligible_share", "conflict",
                      "cons_context", "count_match")
-# Per value of the answer's sentences, for the short answer: how many well-ranked sentences repeat
-# it, whether its sentence is the best one, whether it counts the noun asked about, how near the
-# question's words it stands, whether it is the kind asked for first (a person for "who"), its
-# place among the sentence's values, how much of it the question already says, its length, and
-# where in the sentence it stands.
-SHORT_FEATURES = ("votes", "best_sentence", "by_focus", "near", "primary", "order", "asked", "words", "position")
 
 
 @dataclass(frozen=True)
@@ -78,7 +72,6 @@ class AnswerModel:
     abstain_below: float  # under this probability the articles don't answer
     join_margin: float  # another sentence joins when its score is within this of the best one's
     same_fact_cosine: float  # a sentence this close to a chosen one restates it
-    short_weights: tuple[float, ...] = ()  # short-answer value score = short_weights · SHORT_FEATURES (none: vote rule)
     provenance: dict = field(default_factory=dict, compare=False)
 
     def score(self, x: np.ndarray) -> float:
@@ -91,12 +84,10 @@ class AnswerModel:
 @lru_cache(maxsize=4)
 def load_model(path: Path = MODEL_FILE) -> AnswerModel:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
-    if (tuple(data["features"]) != FEATURES or tuple(data["decision_features"]) != DECISION_FEATURES
-            or tuple(data.get("short_features", SHORT_FEATURES)) != SHORT_FEATURES):
+    if tuple(data["features"]) != FEATURES or tuple(data["decision_features"]) != DECISION_FEATURES:
         raise ValueError(f"{path} was fitted on other features than the code computes; run scripts/fit_answer_model.py")
     return AnswerModel(tuple(data["rank_weights"]), tuple(data["decide_weights"]), data["decide_bias"],
-                       data["abstain_below"], data["join_margin"], data["same_fact_cosine"],
-                       tuple(data.get("short_weights", ())), data.get("provenance", {}))
+                       data["abstain_below"], data["join_margin"], data["same_fact_cosine"], data.get("provenance", {}))
 
 
 @dataclass
@@ -110,8 +101,6 @@ class Candidate:
     eligible: bool  # passes the evidence checks: a value of the type asked for (when strict), in a story about what the question names
     soft_in_story: float = 1.0  # share of all the question's names (soft ones too) in the story
     score: float = 0.0
-    distances: dict[Entity, int] = field(default_factory=dict)  # value → words to the nearest question word
-    by_focus: frozenset[Entity] = frozenset()  # values followed by the noun asked about ("158 goals")
 
     def feature(self, name: str) -> float:
         return float(self.features[FEATURES.index(name)])
@@ -220,7 +209,7 @@ class ExtractiveAnswerer:
 
         chosen = join(eligible, self.config.max_answer_sentences, model.join_margin, model.same_fact_cosine)
         answer.text, answer.citations = compose(chosen, evidence)
-        picked = pick_short(chosen, eligible[: self.config.answer.voters], question, model.short_weights)
+        picked = pick_short(chosen, eligible[: self.config.answer.voters])
         answer.short = short_answer(picked, answer.citations, evidence) if picked else None
         answer.abstained = False
         answer.timings["answer"] = time.perf_counter() - t0
@@ -285,9 +274,7 @@ class ExtractiveAnswerer:
                                                         partial(_story, evidence.stories.get(row.doc_id)))
             story, story_terms, title_terms = stories[row.doc_id]
             values = answer_values(question, row.text, row.start, ents)
-            distances = value_distances(row.text, row.start, values, set(q_terms), terms) if values else {}
-            near = [v for v in sorted(values, key=lambda v: distances.get(v, 0))
-                    if distances.get(v, self.config.answer.near_words + 1) <= self.config.answer.near_words]
+            near = near_question(question, row.text, row.start, values, set(q_terms), terms, self.config.answer) if values else []
             by_focus = _values_before(values, row, focus, self.config.answer) if focus and values else []
             if question.expects == {"CARDINAL"} and focus & present:
                 values = by_focus  # the sentence names what is counted: only the number before it counts it
@@ -323,8 +310,7 @@ class ExtractiveAnswerer:
             ordered = by_focus + [v for v in near if v not in by_focus] + [v for v in values if v not in near and v not in by_focus]
             if question.primary:  # a person before an organisation for "who"
                 ordered.sort(key=lambda v: v.label != question.primary)
-            c = Candidate(row, passage, vec, x, present, ordered, eligible, constraint_share(question.constraints, story),
-                          distances=distances, by_focus=frozenset(by_focus))
+            c = Candidate(row, passage, vec, x, present, ordered, eligible, constraint_share(question.constraints, story))
             c.score = model.score(x)
             out.append(c)
         return ranked(out)
@@ -444,49 +430,21 @@ def compose(chosen: list[Candidate], evidence: Evidence) -> tuple[str, list[Cita
     return " ".join(parts), citations
 
 
-def short_options(chosen: list[Candidate], voters: list[Candidate], question: Question) -> list[tuple[Candidate, Entity, np.ndarray]]:
-    """Every value of the answer's sentences with its SHORT_FEATURES. News repeats the answer
-    (the winner is named in many reports, the runner-up in one), so the well-ranked sentences
-    vote for the values they hold, weighted by how likely the ranker finds them."""
+def pick_short(chosen: list[Candidate], voters: list[Candidate]) -> tuple[Candidate, Entity] | None:
+    """The value the question asks for, from one of the answer's sentences. When they hold several
+    values of the type, the one the other well-ranked sentences repeat wins (news repeats the
+    answer: the winner is named in many reports, the runner-up in one); ties go to the best
+    sentence and to the value nearest the question's words."""
+    if not chosen[0].values:
+        return None
     best_score = chosen[0].score
     votes: dict[str, float] = {}
     for c in voters:
         weight = math.exp(c.score - best_score)  # the ranker's scores are log-odds
         for key in {_value_key(c, v) for v in c.values}:
             votes[key] = votes.get(key, 0.0) + weight
-    top = max(votes.values(), default=1.0) or 1.0
-    asked = set(terms(question.text))
-    out = []
-    for rank, c in enumerate(chosen):
-        for i, v in enumerate(c.values):
-            value_terms = terms(_value_text(c, v))
-            distance = c.distances.get(v)
-            out.append((c, v, np.array([
-                votes.get(_value_key(c, v), 0.0) / top,
-                float(rank == 0),
-                float(v in c.by_focus),
-                0.0 if distance is None else 1.0 / (1.0 + distance),
-                float(bool(question.primary) and v.label == question.primary),
-                1.0 / (1.0 + i),
-                sum(t in asked for t in value_terms) / len(value_terms) if value_terms else 0.0,
-                min(len(_value_text(c, v).split()), 4) / 4,
-                (v.start - c.row.start) / max(1, len(c.row.text)),
-            ], dtype=np.float32)))
-    return out
-
-
-def pick_short(chosen: list[Candidate], voters: list[Candidate], question: Question,
-               weights: tuple[float, ...] = ()) -> tuple[Candidate, Entity] | None:
-    """The value the question asks for, from one of the answer's sentences: the best by the fitted
-    short-answer weights, or (without them) the one the most sentences repeat; ties go to the best
-    sentence and to the value nearest the question's words."""
-    if not chosen[0].values:
-        return None
-    options = short_options(chosen, voters, question)
-    if weights:
-        c, v, _ = max(options, key=lambda o: float(np.dot(weights, o[2])))
-    else:
-        c, v, _ = max(options, key=lambda o: tuple(o[2][:2]) + (o[2][5],))
+    options = [(c, v, rank, i) for rank, c in enumerate(chosen) for i, v in enumerate(c.values)]
+    c, v, _, _ = max(options, key=lambda o: (votes.get(_value_key(o[0], o[1]), 0.0), -o[2], -o[3]))
     return c, v
 
 
@@ -500,12 +458,8 @@ def short_answer(picked: tuple[Candidate, Entity], citations: list[Citation], ev
                        citation=n, source=doc.source if doc else "")
 
 
-def _value_text(c: Candidate, v: Entity) -> str:
-    return c.row.text[v.start - c.row.start : v.end - c.row.start]
-
-
 def _value_key(c: Candidate, v: Entity) -> str:
-    return " ".join(_value_text(c, v).lower().split())
+    return " ".join(c.row.text[v.start - c.row.start : v.end - c.row.start].lower().split())
 
 
 __all__ = ["ExtractiveAnswerer", "Candidate", "FEATURES", "join", "ranked"]

@@ -37,7 +37,6 @@ class _LlamaEmbedder:
         self.dimension = 384
 
     def embed(self, texts: list[str], on_slice: Callable[[int], None] | None = None) -> np.ndarray:
-        """(`on_slice`, for progress, as Embedder.embed takes it: reported once, at the end.)"""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = np.asarray(self.model.get_text_embedding_batch(texts, show_progress=False), dtype=np.float32)

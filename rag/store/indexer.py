@@ -216,6 +216,8 @@ class Indexer:
                     aside_names=list(d.aside_names),
                     entities=[[e.start, e.end, e.label] for e in ents],
                     url=d.url,
+                    page_starts=list(d.page_starts),
+                    encoding=d.encoding,
                 )
             if changed or removed_sources or fresh:
                 # The chunk table is read only when it has to be rewritten: a sync that finds
