@@ -165,6 +165,11 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
             answer = pipeline.ask(question, _history(history))
         except RagError as exc:
             raise gr.Error(str(exc)) from exc
+        except gr.Error:
+            raise
+        except Exception as exc:  # one line for the caller; the traceback goes to the server log
+            log.exception("answering %r failed", question)
+            raise gr.Error(f"Something went wrong ({type(exc).__name__}); see the server log.") from exc
         return answer.text, answer.to_dict()
 
     def api_upload(file: FileData) -> dict:

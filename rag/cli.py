@@ -20,6 +20,7 @@ from rag.schema import STAGE_LABELS, Answer
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag", description="Ask questions of news articles, get cited answers.")
+    parser.add_argument("--traceback", action="store_true", help="show the traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
     p_index = sub.add_parser("index", help="index the seeds folder (only new or changed files are embedded)")
     p_index.add_argument("--rebuild", action="store_true", help="rebuild from scratch (the old index serves until done)")
@@ -70,7 +71,16 @@ def main(argv: list[str] | None = None) -> int:
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug, not bad input: still one line, the traceback on request
+        if args.traceback:
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {_one_line(exc)} (run with --traceback for details)", file=sys.stderr)
+        return 1
     return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
 
 
 class ProgressBars:

@@ -92,6 +92,9 @@ class Config:
     openai_api_key: str = ""
     max_answer_sentences: int = 3
     max_question_chars: int = 1000
+    # Earlier questions a follow-up may draw on (the last ones); hand-set: a topic is followed up
+    # over a few turns, and 1,000 turns once made a 21,000-character query (1.6 s a question).
+    max_history_turns: int = 10
     max_file_bytes: int = 5_000_000
     host: str = "127.0.0.1"
     port: int = 7860

@@ -23,6 +23,7 @@ from rag.schema import Answer, DocRecord, FolderChanges, IndexReport, Passage, P
 from rag.store.chroma import Store
 from rag.store.embeddings import Embedder
 from rag.store.indexer import Indexer, SourceFile, file_changes, read_folder
+from rag.text.sanitize import clean_text, foreign_script, has_words
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +212,7 @@ class Pipeline:
         """Validate, condense a follow-up, embed and retrieve: everything before the answer step."""
         question = self._check(question)
         snap = self.snapshot
-        earlier = user_questions(history)
+        earlier = self._earlier(history)
         query = condense(question, earlier, self.config.retrieve)
         t0 = time.perf_counter()
         vector = self.embedder.embed_query(query)
@@ -247,7 +248,7 @@ class Pipeline:
     def _check(self, question: str) -> str:
         if not isinstance(question, str):
             raise QuestionError(f"the question must be text, not {type(question).__name__}")
-        question = question.strip()
+        question = clean_text(question).strip()
         if not question:
             raise QuestionError("the question is empty; type a question about the articles")
         if len(question) > self.config.max_question_chars:
@@ -255,8 +256,28 @@ class Pipeline:
                 f"the question is {len(question):,} characters long; the limit is "
                 f"{self.config.max_question_chars:,} (RAG_MAX_QUESTION_CHARS)"
             )
+        if not has_words(question):
+            raise QuestionError("the question has no words, only punctuation or symbols; type a question about the articles")
+        script = foreign_script(question)
+        if script:
+            raise QuestionError(
+                f"the question is mostly in {script.title()} letters; the articles and models read English: ask in English"
+            )
         return question
 
+    def _earlier(self, history: Any) -> list[str]:
+        """The earlier questions that may shape the search: the last `max_history_turns`, each
+        cleaned and cut to the question limit (1,000 turns of 1,000 characters made a
+        million-character query that spaCy refused mid-answer)."""
+        if history is None:
+            return []
+        if isinstance(history, str):
+            history = [history]
+        if not isinstance(history, (list, tuple)):
+            raise QuestionError(f"history must be a list of earlier questions, not {type(history).__name__}")
+        earlier = user_questions(list(history))
+        earlier = earlier[len(earlier) - self.config.max_history_turns:] if self.config.max_history_turns > 0 else []
+        return [q for q in (clean_text(q).strip()[: self.config.max_question_chars] for q in earlier) if q]
 
 def safe_filename(filename: str) -> str:
     """A plain file name: no folders, no traversal, no hidden files, a supported suffix."""
