@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p_index = sub.add_parser("index", help="index the seeds folder (only new or changed files are embedded)")
     p_index.add_argument("--rebuild", action="store_true", help="rebuild from scratch (the old index serves until done)")
+    p_index.add_argument("--repair", action="store_true",
+                         help="check the index folder, clear what interrupted runs left, rebuild a damaged index from seeds/")
     p_index.add_argument("--add", type=Path, metavar="PATH",
                          help="first import another folder, or a .jsonl/.csv export (one article per record), "
                               "into seeds/imported/<name>/")
@@ -41,7 +43,21 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         config = Config.from_env()
-        if args.command == "index":
+        if args.command == "index" and args.repair:
+            with ProgressBars() as bars:
+                fixed = Pipeline(config).repair(progress=bars)
+            for problem in fixed.problems:
+                print(f"found: {problem}", file=sys.stderr)
+            if not fixed.problems:
+                print("the index is healthy: nothing to repair")
+            else:
+                done = [f"removed {', '.join(fixed.removed)}"] if fixed.removed else []
+                done += [f"deleted {fixed.pruned_vectors:,} left-over vectors"] if fixed.pruned_vectors else []
+                if fixed.rebuilt is not None:
+                    done.append(f"rebuilt the index from {config.seeds_dir}: {fixed.rebuilt.documents} documents, "
+                                f"{fixed.rebuilt.chunks} chunks")
+                print("repaired: " + "; ".join(done))
+        elif args.command == "index":
             pipeline = Pipeline(config)
             if args.add is not None:
                 result = import_path(args.add, config.seeds_dir, Fields.named(**{part: getattr(args, f"{part}_field") for part in PARTS}), config.max_file_bytes, args.name)
