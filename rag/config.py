@@ -96,6 +96,7 @@ class Config:
     # over a few turns, and 1,000 turns once made a 21,000-character query (1.6 s a question).
     max_history_turns: int = 10
     max_file_bytes: int = 5_000_000
+    max_upload_files: int = 200  # files in one upload (hand-set: 200 small articles index in ~1 min here)
     host: str = "127.0.0.1"
     port: int = 7860
     # The steps' named constants (rag/tunables.py): config.answer.min_words, RAG_ANSWER__MIN_WORDS.
