@@ -259,7 +259,7 @@ def mount_tmpfs(path: Path, size: str) -> bool:
 @pytest.mark.slow
 def test_full_disk_keeps_the_previous_index_serving(tmp_path, embedder):
     """A 3 MB tmpfs holds the seeds' index (1.4 MB) but not 60 more articles. Needs root to mount
-    it (CI runs as root here); without, the test is skipped: no RLIMIT_FSIZE fallback was built."""
+    it (and CAP_SYS_ADMIN in a container); without, the test is skipped: no RLIMIT_FSIZE fallback was built."""
     disk = tmp_path / "disk"
     if not mount_tmpfs(disk, "3m"):
         pytest.skip("mounting a tmpfs needs root")
