@@ -132,16 +132,26 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
     def upload_files(paths: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str, dict, str, None]:  # noqa: B008
         ok, failed = [], []
         paths = paths or []
+        batch: list[tuple[str, bytes]] = []
         for i, path in enumerate(paths):
             name = Path(path).name  # Gradio keeps the uploaded file's own name
-            progress((i, len(paths)), desc=f"indexing {name}", unit="files")
+            progress((i, len(paths)), desc=f"reading {name}", unit="files")
             try:
-                report = pipeline.upload(name, Path(path).read_bytes())
-                ok.append(_report_line(name, report))
-            except RagError as exc:
-                failed.append(str(exc))
+                batch.append((name, Path(path).read_bytes()))
             except OSError as exc:
                 failed.append(f"{name}: could not read the upload ({exc.strerror or exc})")
+        if batch:
+            progress((len(paths), len(paths)), desc=f"indexing {len(batch)} file(s)", unit="files")
+            try:
+                results = pipeline.upload_many(batch)
+                added = [r for r in results if r.report is not None]
+                failed += [r.error for r in results if r.report is None]
+                if added:  # one update for them all: one line
+                    names = ", ".join(r.name for r in added[:3]) + (f" and {len(added) - 3} more" if len(added) > 3 else "")
+                    assert added[0].report is not None
+                    ok.append(_report_line(names, added[0].report))
+            except RagError as exc:
+                failed.append(str(exc))
         if not ok and not failed:
             failed.append(f"choose one or more {KINDS} files first")
         docs, choices, stat = documents_view()
@@ -175,6 +185,11 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
             answer = pipeline.ask(question, _history(history))
         except RagError as exc:
             raise gr.Error(str(exc)) from exc
+        except gr.Error:
+            raise
+        except Exception as exc:  # one line for the caller; the traceback goes to the server log
+            log.exception("answering %r failed", question)
+            raise gr.Error(f"Something went wrong ({type(exc).__name__}); see the server log.") from exc
         return answer.text, answer.to_dict()
 
     def api_upload(file: FileData) -> dict:

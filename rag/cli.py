@@ -21,9 +21,12 @@ from rag.schema import STAGE_LABELS, Answer
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag", description="Ask questions of news articles, get cited answers.")
+    parser.add_argument("--traceback", action="store_true", help="show the traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
     p_index = sub.add_parser("index", help="index the seeds folder (only new or changed files are embedded)")
     p_index.add_argument("--rebuild", action="store_true", help="rebuild from scratch (the old index serves until done)")
+    p_index.add_argument("--repair", action="store_true",
+                         help="check the index folder, clear what interrupted runs left, rebuild a damaged index from seeds/")
     p_index.add_argument("--add", type=Path, metavar="PATH",
                          help="first import another folder, or a .jsonl/.csv export (one article per record), "
                               "into seeds/imported/<name>/")
@@ -44,7 +47,21 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         config = Config.from_env()
-        if args.command == "index":
+        if args.command == "index" and args.repair:
+            with ProgressBars() as bars:
+                fixed = Pipeline(config).repair(progress=bars)
+            for problem in fixed.problems:
+                print(f"found: {problem}", file=sys.stderr)
+            if not fixed.problems:
+                print("the index is healthy: nothing to repair")
+            else:
+                done = [f"removed {', '.join(fixed.removed)}"] if fixed.removed else []
+                done += [f"deleted {fixed.pruned_vectors:,} left-over vectors"] if fixed.pruned_vectors else []
+                if fixed.rebuilt is not None:
+                    done.append(f"rebuilt the index from {config.seeds_dir}: {fixed.rebuilt.documents} documents, "
+                                f"{fixed.rebuilt.chunks} chunks")
+                print("repaired: " + "; ".join(done))
+        elif args.command == "index":
             pipeline = Pipeline(config)
             if args.add is not None:
                 result = import_path(args.add, config.seeds_dir, Fields.named(**{part: getattr(args, f"{part}_field") for part in PARTS}), config.max_file_bytes, args.name)
@@ -79,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug, not bad input: still one line, the traceback on request
+        if args.traceback:
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {_one_line(exc)} (run with --traceback for details)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -100,6 +122,10 @@ def add(pipeline: Pipeline, source: str, feed: bool = False) -> str:
         return f"{source}: already indexed, unchanged; {result.report.documents} documents"
     return (f"added {source} as {result.sources[0]}: {result.report.chunks_embedded} chunks embedded; "
             f"now {result.report.documents} documents")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
 
 
 class ProgressBars:

@@ -23,3 +23,11 @@ class IndexCorruptError(RagError):
 
 class DocumentNotFound(RagError, KeyError):
     pass
+
+
+class IndexBusyError(RagError):
+    """Another process (or thread) is writing the index folder."""
+
+
+class IndexWriteError(RagError):
+    """The index could not be written (a full disk, say); the previous index still serves."""

@@ -204,6 +204,25 @@ class AddResult:
 
 
 @dataclass(frozen=True)
+class UploadResult:
+    """One file of an upload: indexed (`report`, the whole upload's) or refused (`error`, one line)."""
+
+    name: str
+    report: IndexReport | None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class RepairReport:
+    """What `index --repair` found wrong with the index folder and what it did about it."""
+
+    problems: list[str]  # each found problem, one line each; empty when the index was healthy
+    removed: list[str]  # leftover files and folders deleted (interrupted runs, unreadable caches)
+    rebuilt: IndexReport | None  # the rebuild from the seeds folder, when the index was unusable
+    pruned_vectors: int = 0  # Chroma rows no manifest entry refers to (an interrupted update)
+
+
+@dataclass(frozen=True)
 class SentenceRow:
     """One indexed piece of a sentence: the whole sentence, or a clause of a long one."""
 

@@ -93,7 +93,8 @@ def test_windows_1252_wins_a_tie_between_code_pages():
 
 def test_binary_bytes_are_not_taken_for_text():
     data = bytes(range(256)) * 4
-    with pytest.raises(CorpusError, match=r"^blob.txt: not valid UTF-8 \(byte 0x80 at position 128\) and no other text encoding fits"):
+    # (rag.ingest.sniff refuses it before charset detection gets to guess a code page for it)
+    with pytest.raises(CorpusError, match=r"^blob.txt: looks like binary data, not a text article"):
         parse("blob.txt", data, ".txt")
 
 

@@ -148,7 +148,7 @@ def test_a_corrupt_index_gets_a_clear_error_and_rebuild_recovers(fresh_pipeline,
         shutil.rmtree(gen_dir)
     with pytest.raises(IndexCorruptError, match=r"corrupt|unreadable") as err:
         Pipeline(p.config, embedder=p.embedder).warm_up()
-    assert "python -m rag index --rebuild" in str(err.value)
+    assert "python -m rag index --repair" in str(err.value)
     fixed = Pipeline(p.config, embedder=p.embedder)
     fixed.index(rebuild=True)
     assert not fixed.ask("What did Japan offer India?").abstained

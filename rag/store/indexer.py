@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rag.config import Config
-from rag.errors import CorpusError
+from rag.errors import CorpusError, IndexWriteError, RagError
 from rag.ingest.chunking import Chunker
 from rag.ingest.cleaning import CLEANER_VERSION
 from rag.ingest.loaders import content_hash, corpus_files, parse, read_bytes
@@ -22,6 +22,8 @@ from rag.store.chroma import SCHEMA_VERSION, Manifest, Store
 from rag.store.embed_cache import FILENAME as EMBED_CACHE_FILE
 from rag.store.embed_cache import EmbeddingCache, embed_with_cache
 from rag.store.embeddings import Embedder
+from rag.store.integrity import disk_full
+from rag.store.lock import index_lock
 from rag.text.entities import CACHE_FILE as ENTITY_CACHE_FILE
 from rag.text.entities import EntityTagger, tagger_fingerprint
 from rag.text.sentences import segment_spans, sentence_spans
@@ -126,7 +128,35 @@ class Indexer:
         With remove_missing=False (uploads), documents from files not listed are kept.
         Returns the live store and what changed. `progress(stage, done, total)` is told how far
         reading the files, tagging the new stories and embedding their sentences have got.
+        One writer at a time per index folder (IndexBusyError for the second, rag.store.lock); a
+        write that fails for lack of space is an IndexWriteError, the previous index intact.
         """
+        index_dir = self.config.index_dir
+        with index_lock(index_dir):
+            if store is not None and Store.current_name(index_dir) != store.path.name:
+                # Another process published a new generation since `store` was opened: build on it.
+                store = Store.open_current(index_dir, self.config.collection)
+            try:
+                return self._sync(store, files, remove_missing=remove_missing, progress=progress)
+            except RagError:
+                raise
+            except Exception as exc:
+                reason = disk_full(exc)
+                if not reason:
+                    raise
+                raise IndexWriteError(
+                    f"could not write the index at {index_dir}: {reason} ({type(exc).__name__}); the previous "
+                    "index is still serving. Free some space, then run `python -m rag index` again."
+                ) from exc
+
+    def _sync(
+        self,
+        store: Store | None,
+        files: list[SourceFile],
+        *,
+        remove_missing: bool,
+        progress: Progress | None,
+    ) -> tuple[Store, IndexReport]:
         report_progress = progress or (lambda stage, done, total: None)
         t0 = time.perf_counter()
         timings = self.timings = {}
