@@ -23,7 +23,7 @@ from rag.store.embed_cache import FILENAME as EMBED_CACHE_FILE
 from rag.store.embed_cache import EmbeddingCache, embed_with_cache
 from rag.store.embeddings import Embedder
 from rag.store.server import create as create_store
-from rag.store.server import is_server, origin
+from rag.store.server import is_server, open_current, origin
 from rag.text.entities import CACHE_FILE as ENTITY_CACHE_FILE
 from rag.text.entities import EntityTagger, tagger_fingerprint
 from rag.text.sentences import segment_spans, sentence_spans
@@ -157,7 +157,9 @@ class Indexer:
                     raise
                 log.info("index changed by another process; planning again (%s)", exc)
                 self.retries += 1
-                store = None if store is None else store.reopen()  # type: ignore[attr-defined]
+                # Against the version now live, also when this run began with none (two first
+                # indexers: the second merges into the first's; a rebuild that lost the race too).
+                store = open_current(self.config)
         raise AssertionError("unreachable")
 
     def _sync(
