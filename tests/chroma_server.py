@@ -1,10 +1,12 @@
 """A real Chroma server for the tests (`chroma run`, the CLI the chromadb package installs), and a
 token-checking reverse proxy in front of it.
 
-Why the proxy: chromadb 1.5.9's `chroma run` is the Rust server, whose config has no
-authentication to switch on (the Python server's token provider is gone from it), so the one way
-to test the app against a server that refuses a token is something real that does: this proxy
-answers 403 with Chroma's error body unless the request carries the token, and forwards the rest.
+Why the proxy: chromadb 1.5.9's `chroma run` is the Rust server, and it enforces no token: started
+with a config file naming chromadb's token provider (chroma_server_authn_provider:
+chromadb.auth.token_authn.TokenAuthenticationServerProvider, chroma_server_authn_credentials) it
+still listed collections for a request without one (HTTP 200; checked by hand, 2026-12-02). So the
+app's "auth refused" path is tested against something real that does refuse: this proxy answers
+403 with Chroma's error body unless the request carries the token, and forwards the rest.
 """
 
 from __future__ import annotations
