@@ -85,9 +85,9 @@ class Config:
     # Seconds between two checks of the server's index version; 0 checks before every question
     # (one round trip, ~1.5 ms on loopback, measured with chromadb 1.5.9): the staleness bound.
     chroma_check_seconds: float = 0.0
-    # Writer lock: a lease renewed while rows are written, so a crashed writer blocks others for
-    # at most this long (hand-set: well above one 2,000-row batch, ~2 s here); and how long a
-    # writer waits for another one before giving up.
+    # Writer lock: a lease renewed every tenth of it while rows are written, so a crashed writer
+    # blocks others for at most this long (hand-set, far above one write batch); and how long a
+    # writer waits for another one before giving up (hand-set).
     chroma_lock_seconds: float = 120.0
     chroma_lock_wait: float = 300.0
     retrieval: Retrieval = Retrieval.HYBRID

@@ -149,7 +149,8 @@ class Pipeline:
     def _follow_server(self) -> None:
         """Server mode: serve the server's latest version, checked before each question (every
         `chroma_check_seconds` at most): what another process indexed is answerable from the next
-        question on. The check is one round trip; a newer version is loaded once, by one thread."""
+        question on. The check is one round trip; a newer version is loaded once, by one thread,
+        while the others go on answering from the version they have."""
         now = time.monotonic()
         snap = self._snapshot
         assert snap is not None and isinstance(snap.store, ServerStore)
@@ -158,7 +159,9 @@ class Pipeline:
         if snap.store.is_current():
             self._checked_at = now
             return
-        with self._refresh_lock:
+        if not self._refresh_lock.acquire(blocking=False):
+            return  # another thread is loading it: serve the version at hand meanwhile
+        try:
             if self._snapshot is not snap:
                 return  # another thread loaded it meanwhile
             store = snap.store.reopen()
@@ -167,6 +170,8 @@ class Pipeline:
             self._check_compatible(store)
             self._snapshot = build_snapshot(store, self.config.retrieve)
             self._checked_at = now
+        finally:
+            self._refresh_lock.release()
 
     # -- indexing --------------------------------------------------------------------------
     def index(self, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:

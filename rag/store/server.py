@@ -27,6 +27,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
@@ -248,6 +249,9 @@ class ServerStore(Store):
             except IndexChangedError:
                 time.sleep(0.2)  # rebuilt meanwhile: read the new generation
                 continue
+            for old in store.path.parent.glob("*-g*"):  # local BM25 caches of replaced generations
+                if old.name != store.path.name and old.is_dir():
+                    shutil.rmtree(old, ignore_errors=True)
             return store
         raise IndexChangedError(f"the index on {conn.where} kept being replaced while it was read; try again")
 
@@ -381,6 +385,7 @@ class ServerStore(Store):
     # -- the writer lock and version check ----------------------------------------------------
     def _head(self) -> Any:
         if self._head_col is None:
+            # (get_or_create leaves an existing collection's metadata as it is: chromadb 1.5.9, checked)
             self._head_col = self.conn.collection(_head_name(self.config), create=True,
                                                   metadata={"dossier": SCHEMA_VERSION})
         return self._head_col
