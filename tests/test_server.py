@@ -152,6 +152,31 @@ def test_a_write_planned_on_an_old_version_is_planned_again(tmp_path, embedder, 
 
 
 @pytest.mark.slow
+def test_two_first_builds_merge(tmp_path, embedder, chroma_server):
+    # Both find no index; B's build lands while A embeds. A's new generation must not replace B's:
+    # it was planned on "no index", so A plans again on B's and adds its files to it.
+    files = sorted(SEEDS.glob("*.txt"))
+    folders = []
+    for name, half in (("a", files[::2]), ("b", files[1::2])):
+        folder = tmp_path / f"seeds-{name}"
+        folder.mkdir()
+        for f in half:
+            (folder / f.name).write_bytes(f.read_bytes())
+        folders.append(folder)
+    a = Pipeline(server_config(tmp_path / "a", chroma_server, seeds=folders[0]), embedder=embedder)
+    b = Pipeline(server_config(tmp_path / "b", chroma_server, seeds=folders[1], collection=a.config.collection), embedder=embedder)
+    fired = []
+
+    def meanwhile(stage, done, total):
+        if stage == "embed" and not fired:
+            fired.append(b.index())
+
+    a.index(progress=meanwhile)
+    assert fired and a._indexer_().retries == 1
+    assert len(a.documents()) == 8 and {d.doc_id for d in b.documents()} == {d.doc_id for d in a.documents()}
+
+
+@pytest.mark.slow
 def test_the_writer_lock_holds_off_a_second_writer(tmp_path, embedder, chroma_server):
     p = Pipeline(server_config(tmp_path, chroma_server, chroma_lock_wait=1.0), embedder=embedder).warm_up()
     holder = open_current(p.config)

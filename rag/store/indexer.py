@@ -23,7 +23,7 @@ from rag.store.embed_cache import FILENAME as EMBED_CACHE_FILE
 from rag.store.embed_cache import EmbeddingCache, embed_with_cache
 from rag.store.embeddings import Embedder
 from rag.store.server import create as create_store
-from rag.store.server import is_server, open_current, origin
+from rag.store.server import is_server, open_current, origin, planned_on
 from rag.text.entities import CACHE_FILE as ENTITY_CACHE_FILE
 from rag.text.entities import EntityTagger, tagger_fingerprint
 from rag.text.sentences import segment_spans, sentence_spans
@@ -172,6 +172,7 @@ class Indexer:
         remove_foreign: bool,
     ) -> tuple[Store, IndexReport]:
         report_progress = progress or (lambda stage, done, total: None)
+        base = planned_on(self.config, store)  # (server mode: the version this plan is made on)
         t0 = time.perf_counter()
         timings = self.timings = {}
         settings = self.settings()
@@ -220,7 +221,7 @@ class Indexer:
 
         # Nothing has touched the store up to here. From now on: add new rows, publish the
         # tables, then delete stale rows (rows not in the chunk table are ignored by retrieval).
-        target = store if store is not None and not fresh else create_store(self.config)
+        target = store if store is not None and not fresh else create_store(self.config, base)
         try:
             manifest = Manifest(settings=settings, files=dict(old.files), documents=dict(old.documents))
             stale_sources = set(removed_sources) | set(changed)

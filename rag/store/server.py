@@ -256,10 +256,10 @@ class ServerStore(Store):
         raise IndexChangedError(f"the index on {conn.where} kept being replaced while it was read; try again")
 
     @classmethod
-    def create_fresh(cls, config: Config) -> ServerStore:
-        """A new, empty generation; live only once publish() runs."""
-        conn = Connection(config)
-        head = conn.head_meta()
+    def create_fresh(cls, config: Config, base: dict | None) -> ServerStore:
+        """A new, empty generation; live only once publish() runs, and only if the live version
+        is still `base`, the one the rebuild was planned on (see planned_on)."""
+        head = base
         gen = f"{config.collection}-g{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
         store = cls(config, gen, head, fresh=True)
         store.open(create=True)
@@ -403,6 +403,8 @@ class ServerStore(Store):
         try:
             live = self._live()
             base = self.base or {}
+            log.info("writer lock %s on %s: planned on %s v%s, live %s v%s", self._lock_token, self.conn.url,
+                     base.get("generation"), base.get("version"), live.get("generation"), live.get("version"))
             if (live.get("generation"), live.get("version")) != (base.get("generation"), base.get("version")):
                 raise IndexChangedError(
                     f"another process changed the index on {self.conn.where} (version {base.get('version', 0)} → "
@@ -503,8 +505,17 @@ def open_current(config: Config) -> Store | None:
     return Store.open_current(config.index_dir, config.collection)
 
 
-def create(config: Config) -> Store:
-    """A new, empty generation (live once published)."""
+def planned_on(config: Config, store: Store | None) -> dict | None:
+    """Server mode: the version a sync plans on (the head it read), taken before it prepares
+    anything, so that a new generation made later is published only over that version. (Read at
+    publish time instead, a second first indexer replaced the first one's index with its own.)"""
+    if isinstance(store, ServerStore):
+        return store.base
+    return Connection(config).head_meta() if is_server(config) else None
+
+
+def create(config: Config, base: dict | None = None) -> Store:
+    """A new, empty generation (live once published; server mode: over version `base` only)."""
     if is_server(config):
-        return ServerStore.create_fresh(config)
+        return ServerStore.create_fresh(config, base)
     return Store.create(config.index_dir, config.collection)
