@@ -11,6 +11,7 @@ Named API endpoints, for `gradio_client.Client(url).predict(..., api_name=...)`:
                 as a list or a JSON array
     /chat       (message, chat messages) -> chat messages as the browser shows them (HTML)
     /upload     (file) -> what was indexed
+    /add_link   (url) -> what was fetched and indexed
     /documents  () -> the indexed documents
     /remove     (doc id or file name) -> what was removed
 """
@@ -29,8 +30,8 @@ import rag  # noqa: F401  (first: keeps every library, Gradio included, offline)
 from rag.cli import ProgressBars
 from rag.config import Config
 from rag.errors import RagError
-from rag.pipeline import Pipeline
-from rag.schema import STAGE_LABELS, Answer, IndexReport
+from rag.pipeline import KINDS, SUPPORTED_SUFFIXES, Pipeline
+from rag.schema import STAGE_LABELS, AddResult, Answer, IndexReport
 from rag.web import render
 
 import gradio as gr  # isort: skip  (after rag, which sets GRADIO_ANALYTICS_ENABLED=False)
@@ -45,7 +46,7 @@ EXAMPLES = [
     "What did the heavy industries minister say about Tesla's plans?",
     "How many people were killed in the Kashmir attack, and on what date?",
 ]
-UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm"]
+UPLOAD_TYPES = sorted(SUPPORTED_SUFFIXES)
 
 # System fonts only: a theme with Google Fonts would make every page load reach the internet.
 THEME = gr.themes.Default(
@@ -131,20 +132,39 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
     def upload_files(paths: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str, dict, str, None]:  # noqa: B008
         ok, failed = [], []
         paths = paths or []
+        batch: list[tuple[str, bytes]] = []
         for i, path in enumerate(paths):
             name = Path(path).name  # Gradio keeps the uploaded file's own name
-            progress((i, len(paths)), desc=f"indexing {name}", unit="files")
+            progress((i, len(paths)), desc=f"reading {name}", unit="files")
             try:
-                report = pipeline.upload(name, Path(path).read_bytes())
-                ok.append(_report_line(name, report))
-            except RagError as exc:
-                failed.append(str(exc))
+                batch.append((name, Path(path).read_bytes()))
             except OSError as exc:
                 failed.append(f"{name}: could not read the upload ({exc.strerror or exc})")
+        if batch:
+            progress((len(paths), len(paths)), desc=f"indexing {len(batch)} file(s)", unit="files")
+            try:
+                results = pipeline.upload_many(batch)
+                added = [r for r in results if r.report is not None]
+                failed += [r.error for r in results if r.report is None]
+                if added:  # one update for them all: one line
+                    names = ", ".join(r.name for r in added[:3]) + (f" and {len(added) - 3} more" if len(added) > 3 else "")
+                    assert added[0].report is not None
+                    ok.append(_report_line(names, added[0].report))
+            except RagError as exc:
+                failed.append(str(exc))
         if not ok and not failed:
-            failed.append("choose one or more .txt, .md or .html files first")
+            failed.append(f"choose one or more {KINDS} files first")
         docs, choices, stat = documents_view()
         return render.message_html(ok, failed), docs, choices, stat, None
+
+    def link_from_box(url: str | None) -> tuple[str, str, dict, str, str]:
+        ok, failed = [], []
+        try:
+            ok.append(_link_line(url or "", pipeline.add_link(url or "")))
+            url = ""  # done: clear the box
+        except RagError as exc:
+            failed.append(str(exc))
+        return render.message_html(ok, failed), *documents_view(), url or ""
 
     def remove_file(source: str | None) -> tuple[str, str, dict, str]:
         ok, failed = [], []
@@ -165,10 +185,15 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
             answer = pipeline.ask(question, _history(history))
         except RagError as exc:
             raise gr.Error(str(exc)) from exc
+        except gr.Error:
+            raise
+        except Exception as exc:  # one line for the caller; the traceback goes to the server log
+            log.exception("answering %r failed", question)
+            raise gr.Error(f"Something went wrong ({type(exc).__name__}); see the server log.") from exc
         return answer.text, answer.to_dict()
 
     def api_upload(file: FileData) -> dict:
-        """Index an uploaded .txt, .md or .html article; it is answerable as soon as this returns."""
+        """Index an uploaded .txt, .md, .html, .pdf or .docx article; it is answerable as soon as this returns."""
         path, name = _uploaded(file)
         try:
             report = pipeline.upload(name, path.read_bytes())
@@ -176,11 +201,21 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
             raise gr.Error(str(exc)) from exc
         return {"message": _report_line(name, report), **asdict(report)}
 
+    def api_add_link(url: str) -> dict:
+        """Fetch a web page (http or https), keep it in the seeds folder and index it."""
+        try:
+            result = pipeline.add_link(url)
+        except RagError as exc:
+            raise gr.Error(str(exc)) from exc
+        return {"message": _link_line(url, result), "sources": result.sources, **asdict(result.report)}
+
     def api_documents() -> list[dict]:
-        """The indexed documents: id, title, publisher, date, source file and chunk count."""
+        """The indexed documents: id, title, publisher, date, source file, chunk count, pages (PDF),
+        the text encoding a text file was read with, and the url of a fetched page."""
         return [
             {"doc_id": d.doc_id, "title": d.title, "publisher": d.publisher, "date": d.date,
-             "source": d.source, "chunks": len(d.chunk_ids)}
+             "source": d.source, "chunks": len(d.chunk_ids), "pages": len(d.page_starts) or None,
+             "encoding": d.encoding, "url": d.url}
             for d in pipeline.documents()
         ]
 
@@ -229,9 +264,13 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
                 docs_table = gr.HTML(render.documents_html(pipeline.documents()), elem_id="dz-docs")
                 with gr.Row():
                     with gr.Column():
-                        files = gr.File(label="Add articles (.txt, .md, .html)", file_count="multiple",
+                        files = gr.File(label="Add articles (.txt, .md, .html, .pdf, .docx)", file_count="multiple",
                                         file_types=UPLOAD_TYPES, type="filepath", elem_id="dz-upload")
                         upload_btn = gr.Button("Add to the index", variant="primary", elem_id="dz-upload-btn")
+                        with gr.Row():
+                            link_box = gr.Textbox(label="Add link (a web article, http or https)", placeholder="https://…",
+                                                  scale=4, elem_id="dz-link", max_lines=1)
+                            link_btn = gr.Button("Fetch and add", scale=1, elem_id="dz-link-btn")
                     with gr.Column():
                         to_remove = gr.Dropdown(label="Remove a file (all its stories; the file is deleted)",
                                                 choices=file_choices(), value=None, elem_id="dz-remove-choice")
@@ -250,6 +289,10 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
         chatbot.clear(lambda: [], outputs=[questions], api_visibility="private")
 
         upload_btn.click(upload_files, [files], [result, docs_table, to_remove, status_line, files], api_visibility="private")
+        link_io = {"inputs": [link_box], "outputs": [result, docs_table, to_remove, status_line, link_box],
+                   "api_visibility": "private"}
+        link_btn.click(link_from_box, **link_io)
+        link_box.submit(link_from_box, **link_io)
         remove_btn.click(remove_file, [to_remove], [result, docs_table, to_remove, status_line], api_visibility="private")
         # Another tab may have changed the index: show the current state on every page load.
         demo.load(documents_view, outputs=[docs_table, to_remove, status_line], api_visibility="private")
@@ -259,6 +302,7 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
 
         gr.api(api_ask, api_name="ask")
         gr.api(api_upload, api_name="upload")
+        gr.api(api_add_link, api_name="add_link")
         gr.api(api_documents, api_name="documents")
         gr.api(api_remove, api_name="remove")
     return demo
@@ -328,6 +372,12 @@ def _uploaded(file: Any) -> tuple[Path, str]:
 
 def _report_line(name: str, report: IndexReport) -> str:
     return f"added {name}: {report.chunks_embedded} chunks embedded; now {report.documents} documents, {report.chunks} chunks"
+
+
+def _link_line(url: str, result: AddResult) -> str:
+    if not result.sources:
+        return f"{url}: already indexed, unchanged"
+    return f"added {url} as {result.sources[0]}: {result.report.chunks_embedded} chunks embedded; now {result.report.documents} documents"
 
 
 def main(argv: list[str] | None = None) -> int:

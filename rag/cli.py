@@ -1,10 +1,11 @@
-"""Command line: `python -m rag index|ask|sources`. A thin shell over the Python API."""
+"""Command line: `python -m rag index|add|ask|sources`. A thin shell over the Python API."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -20,9 +21,12 @@ from rag.schema import STAGE_LABELS, Answer
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag", description="Ask questions of news articles, get cited answers.")
+    parser.add_argument("--traceback", action="store_true", help="show the traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
     p_index = sub.add_parser("index", help="index the seeds folder (only new or changed files are embedded)")
     p_index.add_argument("--rebuild", action="store_true", help="rebuild from scratch (the old index serves until done)")
+    p_index.add_argument("--repair", action="store_true",
+                         help="check the index folder, clear what interrupted runs left, rebuild a damaged index from seeds/")
     p_index.add_argument("--add", type=Path, metavar="PATH",
                          help="first import another folder, or a .jsonl/.csv export (one article per record), "
                               "into seeds/imported/<name>/")
@@ -31,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
         p_index.add_argument(f"--{part}-field", metavar="NAME",
                              help=f"field or column holding the article's {part} (default {part!r}"
                                   + (", required)" if part == "text" else ", used when present)"))
+    p_add = sub.add_parser("add", help="add a web link, an RSS/Atom feed (--feed) or a file, and index it")
+    p_add.add_argument("source", help="an http(s) link, a feed's address or file with --feed, or a file to add")
+    p_add.add_argument("--feed", action="store_true", help="SOURCE is an RSS or Atom feed: import its new entries")
     p_ask = sub.add_parser("ask", help="answer a question with numbered sources")
     p_ask.add_argument("question")
     p_ask.add_argument("--history", action="append", default=[], metavar="QUESTION", help="an earlier question (repeatable, oldest first)")
@@ -40,7 +47,21 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         config = Config.from_env()
-        if args.command == "index":
+        if args.command == "index" and args.repair:
+            with ProgressBars() as bars:
+                fixed = Pipeline(config).repair(progress=bars)
+            for problem in fixed.problems:
+                print(f"found: {problem}", file=sys.stderr)
+            if not fixed.problems:
+                print("the index is healthy: nothing to repair")
+            else:
+                done = [f"removed {', '.join(fixed.removed)}"] if fixed.removed else []
+                done += [f"deleted {fixed.pruned_vectors:,} left-over vectors"] if fixed.pruned_vectors else []
+                if fixed.rebuilt is not None:
+                    done.append(f"rebuilt the index from {config.seeds_dir}: {fixed.rebuilt.documents} documents, "
+                                f"{fixed.rebuilt.chunks} chunks")
+                print("repaired: " + "; ".join(done))
+        elif args.command == "index":
             pipeline = Pipeline(config)
             if args.add is not None:
                 result = import_path(args.add, config.seeds_dir, Fields.named(**{part: getattr(args, f"{part}_field") for part in PARTS}), config.max_file_bytes, args.name)
@@ -53,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"(added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
                 f"unchanged {report.unchanged}; embedded {report.chunks_embedded} chunks)"
             )
+        elif args.command == "add":
+            pipeline = Pipeline(config)
+            with ProgressBars() as bars:  # shown only when there is no index yet and one is built
+                pipeline.warm_up(progress=bars)
+            print(add(pipeline, args.source, feed=args.feed))
         elif args.command == "ask":
             pipeline = Pipeline(config)
             pipeline.check_question(args.question)  # a bad question fails before models load
@@ -70,7 +96,36 @@ def main(argv: list[str] | None = None) -> int:
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug, not bad input: still one line, the traceback on request
+        if args.traceback:
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {_one_line(exc)} (run with --traceback for details)", file=sys.stderr)
+        return 1
     return 0
+
+
+def add(pipeline: Pipeline, source: str, feed: bool = False) -> str:
+    """Add a link, a feed's new entries or a local file; what was done, for the user."""
+    if feed:
+        result = pipeline.add_feed(source)
+        lines = [f"feed {source}: {len(result.sources)} new article(s) indexed, {result.known} already imported, "
+                 f"{len(result.failed)} failed; now {result.report.documents} documents"]
+        lines += [f"  failed: {line}" for line in result.failed]
+        lines += [f"  added {s}" for s in result.sources]
+        return "\n".join(lines)
+    path = Path(source).expanduser()
+    if not re.match(r"^[a-z][a-z0-9+.-]*://", source, re.I) and path.is_file():
+        report = pipeline.upload(path.name, path.read_bytes())
+        return f"added {path.name}: {report.chunks_embedded} chunks embedded; now {report.documents} documents"
+    result = pipeline.add_link(source)
+    if not result.sources:
+        return f"{source}: already indexed, unchanged; {result.report.documents} documents"
+    return (f"added {source} as {result.sources[0]}: {result.report.chunks_embedded} chunks embedded; "
+            f"now {result.report.documents} documents")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
 
 
 class ProgressBars:
@@ -111,7 +166,7 @@ def render(answer: Answer, bold: bool = False) -> str:
     if answer.citations:
         lines.append("\nSources:")
         for c in answer.citations:
-            meta = ", ".join(x for x in (c.publisher, c.date, c.source, c.url) if x)
+            meta = ", ".join(x for x in (c.publisher, c.date, c.source, f"p. {c.page}" if c.page else "", c.url) if x)
             lines.append(f"[{c.n}] {c.title} ({meta})")
             lines.append(textwrap.indent(textwrap.fill(f"“{c.snippet}”", 96), "    "))
     elif answer.passages:

@@ -111,7 +111,14 @@ class Config:
     openai_api_key: str = ""
     max_answer_sentences: int = 3
     max_question_chars: int = 1000
+    # Earlier questions a follow-up may draw on (the last ones); hand-set: a topic is followed up
+    # over a few turns, and 1,000 turns once made a 21,000-character query (1.6 s a question).
+    max_history_turns: int = 10
     max_file_bytes: int = 5_000_000
+    # Web links and feeds (rag/ingest/web.py): trafilatura's fetcher with these limits (size: max_file_bytes).
+    fetch_timeout: int = 10  # seconds per attempt; hand-set (trafilatura retries a timed-out GET up to fetch_max_redirects times)
+    fetch_max_redirects: int = 3  # hand-set: http → https → canonical address is the usual chain
+    max_upload_files: int = 200  # files in one upload (hand-set: 200 small articles index in ~1 min here)
     host: str = "127.0.0.1"
     port: int = 7860
     # The steps' named constants (rag/tunables.py): config.answer.min_words, RAG_ANSWER__MIN_WORDS.

@@ -25,6 +25,14 @@ class DocumentNotFound(RagError, KeyError):
     pass
 
 
+class IndexBusyError(RagError):
+    """Another process (or thread) is writing the index folder."""
+
+
+class IndexWriteError(RagError):
+    """The index could not be written (a full disk, say); the previous index still serves."""
+
+
 class StoreUnavailable(RagError):
     """The Chroma server cannot be reached (down, wrong address, gone mid-session)."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import threading
@@ -16,18 +15,37 @@ from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.generative import GenerativeAnswerer
 from rag.config import AnswerMode, Config
 from rag.errors import CorpusError, DocumentNotFound, QuestionError, StoreUnavailable
-from rag.ingest.loaders import SUPPORTED_SUFFIXES
+from rag.ingest.feeds import import_feed
+from rag.ingest.imports import IMPORTED
+from rag.ingest.loaders import KINDS, SUPPORTED_SUFFIXES, content_hash, parse
+from rag.ingest.web import FetchLimits, check_url, fetch_article, link_filename
 from rag.retrieve.followup import condense, user_questions
 from rag.retrieve.retrieval import Retriever, Snapshot, build_snapshot
-from rag.schema import Answer, DocRecord, FolderChanges, IndexReport, Passage, Progress
+from rag.schema import (
+    AddResult,
+    Answer,
+    DocRecord,
+    FolderChanges,
+    IndexReport,
+    Passage,
+    Progress,
+    RepairReport,
+    UploadResult,
+)
 from rag.store.chroma import Store
 from rag.store.embeddings import Embedder
 from rag.store.indexer import Indexer, SourceFile, file_changes, read_folder
+from rag.store.integrity import diagnose, remove_leftovers
+from rag.store.lock import index_lock
 from rag.store.server import ServerStore, is_server, open_current
+from rag.text.sanitize import clean_text, foreign_script, has_words
 
 log = logging.getLogger(__name__)
 
+__all__ = ["KINDS", "SUPPORTED_SUFFIXES", "Pipeline", "make_answerer", "safe_filename"]
+
 UPLOADS = "uploads"  # uploaded files are kept in <seeds>/uploads so a re-index keeps them
+LINKS = "web"  # fetched web links are kept in <seeds>/imported/web/
 
 
 def make_answerer(config: Config, embedder: Embedder) -> Answerer:
@@ -190,6 +208,23 @@ class Pipeline:
             self._snapshot = build_snapshot(store, self.config.retrieve)
         return report
 
+    def repair(self, progress: Progress | None = None) -> RepairReport:
+        """Check the index folder; delete what interrupted runs left and unreadable caches, and
+        rebuild an unusable index from the seeds folder (the one command a corrupt index names)."""
+        with self._write_lock, index_lock(self.config.index_dir):
+            found = diagnose(self.config.index_dir, self.config.collection)
+            removed = remove_leftovers(found)
+            if found.bad_caches:
+                self._indexer = None  # its cache connections point at the deleted files
+            rebuilt = None
+            store = found.store
+            if store is None:
+                self.embedder.warm_up()
+                store, rebuilt = self._indexer_().sync(
+                    None, read_folder(self.config.seeds_dir, self.config.max_file_bytes), progress=progress)
+            self._snapshot = build_snapshot(store, self.config.retrieve)
+        return RepairReport(found.problems, removed, rebuilt, pruned_vectors=len(found.stale_rows))
+
     def _current_store(self) -> Store | None:
         """The live generation: the one being served when it still is (its Chroma client is open
         and its tables parsed), else opened from disk."""
@@ -204,29 +239,91 @@ class Pipeline:
 
     def upload(self, filename: str, data: bytes) -> IndexReport:
         """Save an uploaded article under seeds/uploads/ and index it; answerable at once."""
+        result = self.upload_many([(filename, data)])[0]
+        if result.report is None:
+            raise CorpusError(result.error)
+        return result.report
+
+    def upload_many(self, files: list[tuple[str, bytes]]) -> list[UploadResult]:
+        """Index several uploaded articles in one update (one table rewrite and one BM25 build for
+        all of them: 200 files one by one took 0.7 s each). Each file is checked on its own, and a
+        refused one is reported, leaving no trace, while the others are indexed."""
+        if len(files) > self.config.max_upload_files:
+            raise CorpusError(f"{len(files):,} files in one upload; the limit is {self.config.max_upload_files:,} "
+                              "(RAG_MAX_UPLOAD_FILES): upload them in parts")
+        results: dict[int, UploadResult] = {}
+        with self._write_lock:
+            store = self.snapshot.store
+            manifest = store.manifest()
+            known = {info["hash"]: source for source, info in manifest.files.items()}
+            accepted: dict[int, SourceFile] = {}
+            for i, (filename, data) in enumerate(files):
+                try:
+                    upload = self._checked_upload(filename, data, manifest.files, known)
+                    parse(upload.source, upload.data, upload.suffix, self.config.cleaning)  # refuses a bad file alone
+                except CorpusError as exc:
+                    results[i] = UploadResult(str(filename)[:200], None, str(exc))
+                    continue
+                known[content_hash(data)] = upload.source
+                accepted[i] = upload
+            if accepted:
+                store, report = self._indexer_().sync(store, list(accepted.values()), remove_missing=False)
+                for i, upload in accepted.items():
+                    # Persisted only once indexed, so a refused upload leaves no trace.
+                    target = self.config.seeds_dir / upload.source
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(upload.data)
+                    results[i] = UploadResult(Path(upload.source).name, report, "")
+                self._snapshot = build_snapshot(store, self.config.retrieve)
+        return [results[i] for i in range(len(files))]
+
+    def _checked_upload(self, filename: str, data: bytes, indexed: dict[str, dict], hashes: dict[str, str]) -> SourceFile:
         name = safe_filename(filename)
         if len(data) > self.config.max_file_bytes:
             raise CorpusError(f"{name}: {len(data):,} bytes is over the {self.config.max_file_bytes:,}-byte upload limit")
         if not data.strip():
             raise CorpusError(f"{name}: the file is empty")
-        digest = hashlib.sha256(data).hexdigest()[:32]
+        same = hashes.get(content_hash(data))
+        if same is not None:
+            raise CorpusError(f"{name}: the same content is already indexed as {same}")
+        source = f"{UPLOADS}/{name}"
+        if source in indexed or source in hashes.values():
+            raise CorpusError(f"{name}: a different file with this name is already indexed; rename it")
+        return SourceFile(source, data, Path(name).suffix)
+
+    # -- web links and feeds -------------------------------------------------------------------
+    def fetch_limits(self) -> FetchLimits:
+        c = self.config
+        return FetchLimits(timeout=c.fetch_timeout, max_bytes=c.max_file_bytes, max_redirects=c.fetch_max_redirects)
+
+    def add_link(self, url: str) -> AddResult:
+        """Fetch a web page, keep it as seeds/imported/web/<name>.md (title, date, publisher and url
+        in its header) and index it; answerable at once. A failed fetch changes nothing."""
+        url = check_url(url)
+        article = fetch_article(url, self.fetch_limits())
+        return self._add_files({f"{IMPORTED}/{LINKS}/{link_filename(url)}": article.to_markdown()})
+
+    def add_feed(self, source: str) -> AddResult:
+        """Import the entries of an RSS or Atom feed (url or file) not imported before, and index them."""
+        feed = import_feed(source, self.config.seeds_dir, self.fetch_limits())
+        result = self._add_files(feed.files)
+        return AddResult(result.sources, result.report, known=feed.known, failed=feed.failed)
+
+    def _add_files(self, files: dict[str, bytes]) -> AddResult:
+        """Index new files (relative name -> bytes), then write them into the seeds folder: a file
+        that fails to parse or index is not written, and the index is left as it was."""
         with self._write_lock:
             store = self.snapshot.store
-            manifest = store.manifest()
-            for source, info in manifest.files.items():
-                if info["hash"] == digest:
-                    raise CorpusError(f"{name}: the same content is already indexed as {source}")
-            source = f"{UPLOADS}/{name}"
-            if source in manifest.files:
-                raise CorpusError(f"{name}: a different file with this name is already indexed; rename it")
-            upload = SourceFile(source, data, Path(name).suffix)
-            store, report = self._indexer_().sync(store, [upload], remove_missing=False)
-            # Persist the file only once it parsed and indexed, so a rejected upload leaves no trace.
-            target = self.config.seeds_dir / source
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+            batch = [SourceFile(name, data, Path(name).suffix) for name, data in files.items()]
+            store, report = self._indexer_().sync(store, batch, remove_missing=False)
+            for name, data in files.items():
+                target = self.config.seeds_dir / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(f".{target.name}.tmp")
+                tmp.write_bytes(data)
+                tmp.replace(target)
             self._snapshot = build_snapshot(store, self.config.retrieve)
-        return report
+        return AddResult(sorted(report.added + report.updated), report)
 
     def remove(self, doc_or_source: str) -> IndexReport:
         """Remove a document (by doc id or file name) and the file it came from."""
@@ -257,7 +354,7 @@ class Pipeline:
         """Validate, condense a follow-up, embed and retrieve: everything before the answer step."""
         question = self._check(question)
         snap = self.snapshot
-        earlier = user_questions(history)
+        earlier = self._earlier(history)
         query = condense(question, earlier, self.config.retrieve)
         t0 = time.perf_counter()
         vector = self.embedder.embed_query(query)
@@ -293,7 +390,7 @@ class Pipeline:
     def _check(self, question: str) -> str:
         if not isinstance(question, str):
             raise QuestionError(f"the question must be text, not {type(question).__name__}")
-        question = question.strip()
+        question = clean_text(question).strip()
         if not question:
             raise QuestionError("the question is empty; type a question about the articles")
         if len(question) > self.config.max_question_chars:
@@ -301,16 +398,45 @@ class Pipeline:
                 f"the question is {len(question):,} characters long; the limit is "
                 f"{self.config.max_question_chars:,} (RAG_MAX_QUESTION_CHARS)"
             )
+        if not has_words(question):
+            raise QuestionError("the question has no words, only punctuation or symbols; type a question about the articles")
+        script = foreign_script(question)
+        if script:
+            raise QuestionError(
+                f"the question is mostly in {script.title()} letters; the articles and models read English: ask in English"
+            )
         return question
+
+    def _earlier(self, history: Any) -> list[str]:
+        """The earlier questions that may shape the search: the last `max_history_turns`, each
+        cleaned and cut to the question limit (1,000 turns of 1,000 characters made a
+        million-character query that spaCy refused mid-answer)."""
+        if history is None:
+            return []
+        if isinstance(history, str):
+            history = [history]
+        if not isinstance(history, (list, tuple)):
+            raise QuestionError(f"history must be a list of earlier questions, not {type(history).__name__}")
+        earlier = user_questions(list(history))
+        earlier = earlier[len(earlier) - self.config.max_history_turns:] if self.config.max_history_turns > 0 else []
+        return [q for q in (clean_text(q).strip()[: self.config.max_question_chars] for q in earlier) if q]
+
+# Names Windows reserves for devices: a seeds folder shared with a Windows machine could not hold them.
+_RESERVED_NAMES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+MAX_NAME_CHARS = 120  # of an uploaded file's kept name (the suffix is always kept)
 
 
 def safe_filename(filename: str) -> str:
-    """A plain file name: no folders, no traversal, no hidden files, a supported suffix."""
+    """A plain file name: no folders, no traversal, no hidden files, a supported suffix, no device
+    name, at most MAX_NAME_CHARS characters."""
     name = Path(str(filename).replace("\\", "/")).name
-    name = re.sub(r"[^A-Za-z0-9._ -]+", "_", name).strip(" .")
-    suffix = Path(name).suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise CorpusError(f"{filename!r}: unsupported file type; upload .txt, .md or .html files")
-    if not Path(name).stem:
-        raise CorpusError(f"{filename!r}: the file name is empty")
-    return name[:120]
+    name = re.sub(r"[^\w. -]+", "_", name).strip(" .")  # letters of any script are kept
+    suffix = Path(name).suffix
+    if suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise CorpusError(f"{str(filename)[:200]!r}: unsupported file type {suffix.lower() or '(none)'}; upload {KINDS} files")
+    stem = name[: -len(suffix)][: MAX_NAME_CHARS - len(suffix)].rstrip(" .")
+    if not stem:
+        raise CorpusError(f"{str(filename)[:200]!r}: the file name is empty")
+    if stem.split(".")[0].strip().lower() in _RESERVED_NAMES:
+        stem = "_" + stem
+    return stem + suffix

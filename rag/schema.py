@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -26,6 +27,12 @@ class Document:
     content_hash: str = ""
     aside_names: tuple[str, ...] = ()
     url: str = ""  # the article's address, when its file gave one  # names printed around the story (masthead, byline)
+    # Paged formats (PDF): offset in `text` where each page begins, page 1 first; () for the others.
+    page_starts: tuple[int, ...] = ()
+    encoding: str = ""  # the text encoding a .txt/.md/.html file was decoded with ("" for binary formats)
+
+    def page_at(self, offset: int) -> int | None:
+        return page_at(self.page_starts, offset)
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ class Citation:
     context: str = ""  # the passage the snippet sits in, for display
     context_start: int = 0  # offset of `context` in the document text
     url: str = ""  # the article's address, when known
+    page: int | None = None  # the page the snippet starts on, for paged formats (PDF)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -186,6 +194,35 @@ class IndexReport:
 
 
 @dataclass(frozen=True)
+class AddResult:
+    """What adding a web link or a feed did: the files written into the seeds folder and indexed."""
+
+    sources: list[str]  # new or changed files, relative to the seeds folder
+    report: IndexReport
+    known: int = 0  # feed entries imported by an earlier run (not fetched again)
+    failed: list[str] = field(default_factory=list)  # feed entries that could not be imported, one line each
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """One file of an upload: indexed (`report`, the whole upload's) or refused (`error`, one line)."""
+
+    name: str
+    report: IndexReport | None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class RepairReport:
+    """What `index --repair` found wrong with the index folder and what it did about it."""
+
+    problems: list[str]  # each found problem, one line each; empty when the index was healthy
+    removed: list[str]  # leftover files and folders deleted (interrupted runs, unreadable caches)
+    rebuilt: IndexReport | None  # the rebuild from the seeds folder, when the index was unusable
+    pruned_vectors: int = 0  # Chroma rows no manifest entry refers to (an interrupted update)
+
+
+@dataclass(frozen=True)
 class SentenceRow:
     """One indexed piece of a sentence: the whole sentence, or a clause of a long one."""
 
@@ -223,3 +260,15 @@ class DocRecord:
     # Entity spans [start, end, label] in the document text, sorted by start (rag.text.entities).
     entities: list[list] = field(default_factory=list)
     url: str = ""  # (indexes made before urls were kept load with none)
+    page_starts: list[int] = field(default_factory=list)  # see Document.page_starts
+    encoding: str = ""  # see Document.encoding
+
+    def page_at(self, offset: int) -> int | None:
+        return page_at(self.page_starts, offset)
+
+
+def page_at(page_starts: tuple[int, ...] | list[int], offset: int) -> int | None:
+    """The 1-based page holding `offset`, or None for a document without pages."""
+    if not page_starts:
+        return None
+    return max(1, bisect_right(page_starts, offset))

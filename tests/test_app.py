@@ -178,6 +178,8 @@ def test_errors_are_readable(client, served):
     with pytest.raises(AppError, match="the question is empty"):
         client.predict("   ", api_name="/ask")
     with pytest.raises(AppError, match="unsupported file type"):
+        client.predict(handle_file(write(served[2], "notes.xlsx", "not an article")), api_name="/upload")
+    with pytest.raises(AppError, match="notes.pdf: not a readable PDF"):
         client.predict(handle_file(write(served[2], "notes.pdf", "not an article")), api_name="/upload")
     with pytest.raises(AppError, match="no indexed document"):
         client.predict("no-such-file.txt", api_name="/remove")

@@ -104,3 +104,18 @@ def test_a_quantised_model_is_another_model_for_the_index_and_the_cache():
 
     fp32, int8 = Embedder(), Embedder(quantize=True)
     assert fp32.name != int8.name and fp32.fingerprint != int8.fingerprint
+
+
+def test_the_bench_baseline_adapter_fits_the_cache(tmp_path):
+    """The bench embeds llama-index's side through the same cache; its adapter must take the
+    progress callback (a missing parameter failed the 1,000-article bench). The llama-index model
+    is replaced by a stand-in here: loading it costs torch, and only the adapter is under test."""
+    from rag.bench.baseline import _LlamaEmbedder
+
+    class StandIn:
+        def get_text_embedding_batch(self, texts, show_progress=False):
+            return [[float(len(t))] * 384 for t in texts]
+
+    done: list[int] = []
+    vectors, computed = embed_with_cache(_LlamaEmbedder(StandIn()), ["a", "bb"], EmbeddingCache(tmp_path / "c.sqlite", "m"), done.append)
+    assert computed == 2 and vectors.shape == (2, 384) and sum(done) == 2

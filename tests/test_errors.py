@@ -31,9 +31,9 @@ def test_missing_seeds_folder(tmp_path, embedder):
 @pytest.mark.slow
 def test_empty_seeds_folder(tmp_path, embedder):
     (tmp_path / "seeds").mkdir()
-    (tmp_path / "seeds" / "notes.pdf").write_bytes(b"%PDF")
+    (tmp_path / "seeds" / "notes.xlsx").write_bytes(b"PK\x03\x04")
     p = Pipeline(Config.from_env(seeds_dir=tmp_path / "seeds", index_dir=tmp_path / "index"), embedder=embedder)
-    with pytest.raises(CorpusError, match=r"holds no \.txt, \.md or \.html files"):
+    with pytest.raises(CorpusError, match=r"holds no \.txt, \.md, \.html, \.pdf or \.docx files"):
         p.index()
 
 

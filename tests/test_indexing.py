@@ -4,6 +4,7 @@ import json
 import shutil
 
 import pytest
+from format_fixtures import image_only_pdf
 
 from rag.errors import CorpusError, IndexCorruptError
 from rag.pipeline import Pipeline
@@ -78,8 +79,8 @@ def test_a_bad_file_fails_the_run_and_the_previous_index_keeps_serving(fresh_pip
     p = fresh_pipeline
     p.index()
     before = p.ask("What did Japan offer India?").text
-    (p.config.seeds_dir / "broken.txt").write_bytes(b"caf\xe9 latin-1 text that is not UTF-8 at all, long enough to be an article.")
-    with pytest.raises(CorpusError, match=r"broken.txt: not valid UTF-8 \(byte 0xe9 at position 3\)"):
+    (p.config.seeds_dir / "scan.pdf").write_bytes(image_only_pdf())
+    with pytest.raises(CorpusError, match=r"scan.pdf: this PDF has no text layer; run OCR first"):
         p.index()
     # Still answers from the previous index, also after reopening it from disk.
     assert p.ask("What did Japan offer India?").text == before
@@ -147,7 +148,7 @@ def test_a_corrupt_index_gets_a_clear_error_and_rebuild_recovers(fresh_pipeline,
         shutil.rmtree(gen_dir)
     with pytest.raises(IndexCorruptError, match=r"corrupt|unreadable") as err:
         Pipeline(p.config, embedder=p.embedder).warm_up()
-    assert "python -m rag index --rebuild" in str(err.value)
+    assert "python -m rag index --repair" in str(err.value)
     fixed = Pipeline(p.config, embedder=p.embedder)
     fixed.index(rebuild=True)
     assert not fixed.ask("What did Japan offer India?").abstained

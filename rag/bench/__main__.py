@@ -5,6 +5,7 @@ against llama-index's plain defaults on the same corpus, in one run.
     python -m rag.bench                         # seeds, 1k, 3k, 10k synthetic articles
     python -m rag.bench --sizes 1000,3000       # chosen sizes
     python -m rag.bench --corpus PATH           # a folder of articles or a JSONL file
+    python -m rag.bench --load                  # 32 clients send 1,000 questions to /ask, then 5,000 in a row
 
 The full run also times the generative answer modes (`local`: the packaged GGUF in-process;
 `openai`: the same model behind llama-cpp-python's server on loopback) on the seeds, over
@@ -63,7 +64,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=CACHE / "embed-cache.sqlite", help="embedding cache shared by runs")
     ap.add_argument("--workdir", type=Path, help="keep the indexes here (default: a temp folder, deleted)")
     ap.add_argument("--out", type=Path, help="result file (default bench/results/<timestamp>.json)")
+    ap.add_argument("--load", action="store_true", help="load test through app.py's /ask instead (rag/bench/load.py)")
+    ap.add_argument("--load-clients", type=int, default=32, help="concurrent clients of the load test (default 32)")
+    ap.add_argument("--load-questions", type=int, default=1000, help="questions they send in all (default 1,000)")
+    ap.add_argument("--load-sequential", type=int, default=5000, help="then questions in a row, RSS tracked (default 5,000)")
+    ap.add_argument("--load-minutes", type=float, default=30, help="time limit of each load phase (default 30)")
     args = ap.parse_args(argv)
+    if args.load:
+        from rag.bench.load import run_load
+
+        result = run_load(args.load_clients, args.load_questions, args.load_sequential, args.load_minutes, args.out)
+        return 1 if result["concurrent"]["errors"] or result["sequential"]["errors"] else 0
 
     n_questions = args.questions or (40 if args.quick else 200)
     clients = [int(x) for x in args.clients.split(",")]

@@ -14,6 +14,7 @@ our system), so the 10k baseline is paid once; the report marks cached figures.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,13 @@ class _LlamaEmbedder:
         self.model = model
         self.dimension = 384
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str], on_slice: Callable[[int], None] | None = None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.asarray(self.model.get_text_embedding_batch(texts, show_progress=False), dtype=np.float32)
+        vectors = np.asarray(self.model.get_text_embedding_batch(texts, show_progress=False), dtype=np.float32)
+        if on_slice is not None:
+            on_slice(len(texts))
+        return vectors
 
 
 def model_fingerprint() -> str:

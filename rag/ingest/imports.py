@@ -78,8 +78,10 @@ def import_path(path: Path, seeds_dir: Path, fields: Fields = Fields(), max_byte
             raise CorpusError(f"{path}: {path.stat().st_size:,} bytes is over the {limit:,}-byte limit for one export; split it")
         files = records_to_files(path, read_bytes(path, limit), fields, max_bytes)
     else:
-        kinds = ", ".join(sorted(RECORD_SUFFIXES | SUPPORTED_SUFFIXES))
-        raise CorpusError(f"{path}: cannot import a {path.suffix or 'suffix-less'} file; import a folder or one of {kinds}")
+        kinds = ", ".join(sorted(RECORD_SUFFIXES))
+        hint = "; to add one article file, use `python -m rag add FILE`" if path.suffix.lower() in SUPPORTED_SUFFIXES else ""
+        raise CorpusError(f"{path}: cannot import a {path.suffix or 'suffix-less'} file; import a folder or an export "
+                          f"({kinds}){hint}")
     written = 0
     for rel, data in files.items():
         out = target / rel

@@ -33,6 +33,7 @@ from rag.schema import Chunk, DocRecord, SentenceRow
 
 SCHEMA_VERSION = 4
 _CURRENT = "CURRENT"
+REPAIR_HINT = "Repair it with `python -m rag index --repair` (it rebuilds from seeds/, which is not touched)."
 
 
 @dataclass
@@ -88,8 +89,7 @@ class Store:
         path = index_dir / gen
         if not gen.startswith("gen-") or not path.is_dir():
             raise IndexCorruptError(
-                f"index at {index_dir} is corrupt: {_CURRENT} names {gen!r}, which is missing. "
-                "Rebuild it with `python -m rag index --rebuild` (seeds/ is not touched)."
+                f"index at {index_dir} is corrupt: {_CURRENT} names {gen!r}, which is missing. " + REPAIR_HINT
             )
         store = cls(path, collection)
         store.open()
@@ -118,9 +118,10 @@ class Store:
 
         try:
             if not create:
-                for name in ("manifest.json", "chunks.jsonl", "chroma"):
+                # (Chroma would silently create an empty database in place of a deleted one.)
+                for name in ("manifest.json", "chunks.jsonl", "chroma", "chroma/chroma.sqlite3"):
                     if not (self.path / name).exists():
-                        raise FileNotFoundError(name)
+                        raise FileNotFoundError(f"{name} is missing")
             self._client = chromadb.PersistentClient(
                 path=str(self.path / "chroma"),
                 settings=Settings(anonymized_telemetry=False, allow_reset=False),
@@ -130,13 +131,19 @@ class Store:
                 self.collection_name, embedding_function=None, metadata={"hnsw:space": "cosine"}
             )
             if not create:
-                self.manifest()  # parse now, so corruption is reported at open, not mid-question
+                # Parse now, so corruption is reported at open, not mid-question. Chroma holds
+                # every row the manifest lists (and possibly leftovers of an interrupted update).
+                listed = sum(len(d.sentence_ids) for d in self.manifest().documents.values())
+                if self._count() < listed:
+                    raise IndexCorruptError(
+                        f"index at {self.path} is corrupt: Chroma holds {self._count():,} sentence vectors, "
+                        f"the manifest lists {listed:,}. " + REPAIR_HINT
+                    )
         except IndexCorruptError:
             raise
         except Exception as exc:
             raise IndexCorruptError(
-                f"index at {self.path} is corrupt or unreadable ({type(exc).__name__}: {exc}). "
-                "Rebuild it with `python -m rag index --rebuild` (seeds/ is not touched)."
+                f"index at {self.path} is corrupt or unreadable ({type(exc).__name__}: {exc}). " + REPAIR_HINT
             ) from exc
 
     def publish(self, index_dir: Path) -> None:
@@ -180,8 +187,7 @@ class Store:
             return self._table("manifest.json", Manifest.from_json)[0]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise IndexCorruptError(
-                f"index manifest {self.path / 'manifest.json'} is unreadable ({exc}). "
-                "Rebuild it with `python -m rag index --rebuild` (seeds/ is not touched)."
+                f"index manifest {self.path / 'manifest.json'} is unreadable ({exc}). " + REPAIR_HINT
             ) from exc
 
     def chunks(self) -> list[Chunk]:
@@ -190,8 +196,7 @@ class Store:
             return self._table("chunks.jsonl", _parse_chunks)[0]
         except (OSError, ValueError, TypeError) as exc:
             raise IndexCorruptError(
-                f"chunk table {self.path / 'chunks.jsonl'} is unreadable ({exc}). "
-                "Rebuild it with `python -m rag index --rebuild`."
+                f"chunk table {self.path / 'chunks.jsonl'} is unreadable ({exc}). " + REPAIR_HINT
             ) from exc
 
     def tables_signature(self) -> str:
@@ -203,9 +208,15 @@ class Store:
         ).hexdigest()[:32]
 
     def write_tables(self, manifest: Manifest, chunks: list[Chunk]) -> None:
-        """Write manifest and chunk table atomically: readers see the old or the new, never half."""
-        _atomic_write(self.path / "chunks.jsonl", "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks))
-        _atomic_write(self.path / "manifest.json", manifest.to_json())
+        """Write manifest and chunk table atomically: readers see the old or the new, never half.
+        Both are written in full before either replaces its old version, so a write that fails
+        (a full disk) leaves the pair as it was."""
+        pending = [
+            _write_temp(self.path / "chunks.jsonl", "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks)),
+            _write_temp(self.path / "manifest.json", manifest.to_json()),
+        ]
+        for tmp, path in pending:
+            os.replace(tmp, path)
 
     # -- vectors ---------------------------------------------------------------------------
     def _count(self) -> int:
@@ -249,9 +260,13 @@ class Store:
             res = self.sentences_col.query(
                 query_embeddings=[vector], n_results=min(n, self._count()), include=["distances", "metadatas", "documents"]
             )
+        # Rows of a story the manifest does not list at that version (ids are doc:hash8:sN) are
+        # leftovers of an update that was interrupted, or is running now: not the served index.
+        documents = self.manifest().documents
         return [
             (SentenceRow.from_chroma(m, text), 1.0 - dist)
-            for m, text, dist in zip(res["metadatas"][0], res["documents"][0], res["distances"][0])
+            for sid, m, text, dist in zip(res["ids"][0], res["metadatas"][0], res["documents"][0], res["distances"][0])
+            if (doc := documents.get(m.get("doc_id", ""))) is not None and sid.split(":")[-2:-1] == [doc.content_hash[:8]]
         ]
 
     def sentences(self, doc_ids: list[str], query: np.ndarray | None = None) -> tuple[list[SentenceRow], np.ndarray]:
@@ -294,10 +309,15 @@ def _parse_chunks(text: str) -> list[Chunk]:
     return [Chunk(**json.loads(line)) for line in text.split("\n") if line.strip()]
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def _write_temp(path: Path, text: str) -> tuple[Path, Path]:
+    """`text` written and synced to `path`.tmp (removed again when that fails); (tmp, path)."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp, path

@@ -20,6 +20,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -108,7 +109,16 @@ class EmbeddingCache:
                 self._db = None
 
 
-def embed_with_cache(embedder, texts: list[str], cache: EmbeddingCache | None,
+class TextEncoder(Protocol):
+    """What embed_with_cache calls: the Embedder, or the bench's adapter for llama-index's model."""
+
+    @property
+    def dimension(self) -> int: ...
+
+    def embed(self, texts: list[str], on_slice: Callable[[int], None] | None = None) -> np.ndarray: ...
+
+
+def embed_with_cache(embedder: TextEncoder, texts: list[str], cache: EmbeddingCache | None,
                      on_slice: Callable[[int], None] | None = None) -> tuple[np.ndarray, int]:
     """Vectors for `texts`, computing only those the cache lacks (each distinct text once);
     `on_slice(n)` as each n texts are embedded.

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rag.config import Config
-from rag.errors import CorpusError, IndexChangedError
+from rag.errors import CorpusError, IndexChangedError, IndexWriteError, RagError
 from rag.ingest.chunking import Chunker
 from rag.ingest.cleaning import CLEANER_VERSION
 from rag.ingest.loaders import content_hash, corpus_files, parse, read_bytes
@@ -22,6 +22,8 @@ from rag.store.chroma import SCHEMA_VERSION, Manifest, Store
 from rag.store.embed_cache import FILENAME as EMBED_CACHE_FILE
 from rag.store.embed_cache import EmbeddingCache, embed_with_cache
 from rag.store.embeddings import Embedder
+from rag.store.integrity import disk_full
+from rag.store.lock import index_lock
 from rag.store.server import create as create_store
 from rag.store.server import is_server, open_current, origin, planned_on
 from rag.text.entities import CACHE_FILE as ENTITY_CACHE_FILE
@@ -142,9 +144,32 @@ class Indexer:
         remove_foreign=False, so are those another process's folder or upload brought (server mode).
         Returns the live store and what changed. `progress(stage, done, total)` is told how far
         reading the files, tagging the new stories and embedding their sentences have got.
+        One writer at a time per index folder (IndexBusyError for the second, rag.store.lock); a
+        write that fails for lack of space is an IndexWriteError, the previous index intact.
         """
-        return self._retrying(store, lambda current: self._sync(
+        return self._locked(store, lambda current: self._sync(
             current, files, remove_missing=remove_missing, progress=progress, remove_foreign=remove_foreign))
+
+    def _locked(self, store: Store | None, attempt_with: Callable[[Store | None], tuple[Store, IndexReport]]):
+        """attempt_with(store) under the index folder's lock, a full disk said plainly, and in
+        server mode planned again on the new version each time another process wrote first."""
+        index_dir = self.config.index_dir
+        with index_lock(index_dir):
+            if store is not None and not is_server(self.config) and Store.current_name(index_dir) != store.path.name:
+                # Another process published a new generation since `store` was opened: build on it.
+                store = Store.open_current(index_dir, self.config.collection)
+            try:
+                return self._retrying(store, attempt_with)
+            except RagError:
+                raise
+            except Exception as exc:
+                reason = disk_full(exc)
+                if not reason:
+                    raise
+                raise IndexWriteError(
+                    f"could not write the index at {index_dir}: {reason} ({type(exc).__name__}); the previous "
+                    "index is still serving. Free some space, then run `python -m rag index` again."
+                ) from exc
 
     def _retrying(self, store: Store | None, attempt_with: Callable[[Store | None], tuple[Store, IndexReport]]):
         """attempt_with(store), planned again on the new version each time another process wrote
@@ -262,6 +287,8 @@ class Indexer:
                     aside_names=list(d.aside_names),
                     entities=[[e.start, e.end, e.label] for e in ents],
                     url=d.url,
+                    page_starts=list(d.page_starts),
+                    encoding=d.encoding,
                 )
             if changed or removed_sources or fresh:
                 # The chunk table is read only when it has to be rewritten: a sync that finds
@@ -316,4 +343,4 @@ class Indexer:
             keep = [SourceFile(s, b"", "", digest=f["hash"]) for s, f in files.items() if s not in drop]
             return self._sync(current, keep, remove_missing=True, progress=None, remove_foreign=True)
 
-        return self._retrying(store, attempt)
+        return self._locked(store, attempt)

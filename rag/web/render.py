@@ -122,7 +122,7 @@ def _linked_text(text: str, anchor: dict[int, str], by_n: dict[int, Citation]) -
         if n not in anchor:
             return m.group(0)  # a bracketed number in the article text, not a citation
         c = by_n[n]
-        meta = " · ".join(esc(x) for x in (c.publisher, c.date) if x)
+        meta = " · ".join(esc(x) for x in (c.publisher, c.date, page_label(c.page)) if x)
         tip = f"<b>{esc(c.title or c.source)}</b>{' · ' + meta if meta else ''}<br>{esc(_clip(c.snippet, 240))}"
         return (
             f'<span class="dz-cite-wrap"><a class="dz-cite" href="#{anchor[n]}">[{n}]</a>'
@@ -142,12 +142,21 @@ def _meta(publisher: str, date: str, source: str, url: str = "") -> str:
     return '<p class="dz-meta">' + " · ".join(b for b in bits if b) + "</p>"
 
 
+def page_label(page: int | None) -> str:
+    """ "p. 3" for a cited page of a PDF; "" for formats without pages."""
+    return f"p. {page}" if page else ""
+
+
+def _page_html(page: int | None) -> str:
+    return f' <span class="dz-page">{page_label(page)}</span>' if page else ""
+
+
 def _card(group: SourceGroup, prefix: str) -> str:
     c = group.first
     numbers = "".join(f'<span class="dz-n">[{n}]</span>' for n in group.numbers)
     excerpts = "".join(
         f'<blockquote class="dz-snippet" id="{prefix}-c{ns[0]}">'
-        f'<span class="dz-snippet-n">{"".join(f"[{n}]" for n in ns)}</span> {highlighted(cit)}</blockquote>'
+        f'<span class="dz-snippet-n">{"".join(f"[{n}]" for n in ns)}</span>{_page_html(cit.page)} {highlighted(cit)}</blockquote>'
         for ns, cit in group.excerpts
     )
     return (
@@ -197,7 +206,7 @@ def status_html(documents: int, chunks: int, model: str, mode: str) -> str:
 
 def documents_html(records: Sequence[DocRecord]) -> str:
     if not records:
-        return '<p class="dz-muted">No documents indexed yet. Upload .txt, .md or .html articles below.</p>'
+        return '<p class="dz-muted">No documents indexed yet. Upload .txt, .md, .html, .pdf or .docx articles below.</p>'
     rows = "".join(
         f"<tr><td>{esc(d.title)}</td><td>{esc(d.publisher)}</td><td>{esc(d.date)}</td>"
         f'<td class="dz-num">{len(d.chunk_ids)}</td><td><code>{esc(d.source)}</code></td></tr>'
@@ -245,6 +254,7 @@ CSS = """
   font-size: 0.9em; line-height: 1.5; scroll-margin-top: 4em; }
 .dz-snippet:target { border-left-color: var(--color-accent, #2563eb); background: var(--background-fill-primary); }
 .dz-snippet-n { font-weight: 600; color: var(--color-accent, #2563eb); }
+.dz-page { font-size: 0.85em; font-weight: 600; opacity: 0.75; }
 .dz-snippet mark { background: #fde68a; color: #1f2937; padding: 0 2px; border-radius: 2px; }
 .dz-docs { width: 100%; border-collapse: collapse; font-size: 0.9em; }
 .dz-docs th, .dz-docs td { text-align: left; padding: 0.3em 0.5em; border-bottom: 1px solid var(--border-color-primary); }

@@ -1,0 +1,122 @@
+"""Check an index folder for damage, clear what interrupted runs left, and name a full disk.
+
+`diagnose` lists what is wrong without changing anything: a `CURRENT` that names no generation, a
+manifest or chunk table that does not parse, a Chroma database that is missing or holds fewer rows
+than the manifest lists, generation folders and temp files left by a run that was killed, vector
+or entity caches SQLite cannot read. `Pipeline.repair` (`python -m rag index --repair`) acts on it:
+the caches and leftovers are deleted, and an unusable generation is rebuilt from the seeds folder
+into a new one (the vector cache makes that cheap), published only when complete.
+"""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.errors import IndexCorruptError
+from rag.store.chroma import REPAIR_HINT, Store
+from rag.store.embed_cache import FILENAME as EMBED_CACHE_FILE
+from rag.text.entities import CACHE_FILE as ENTITY_CACHE_FILE
+
+_CACHES = (EMBED_CACHE_FILE, ENTITY_CACHE_FILE)
+_FULL_ERRNOS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "the disk quota is exceeded",
+                errno.EFBIG: "a file grew over the size the system allows"}
+# How the libraries under the store word the same conditions (SQLite, Chroma's Rust core).
+_FULL_WORDS = {"database or disk is full": "the disk is full", "no space left": "no space left on the device",
+               "disk quota exceeded": "the disk quota is exceeded", "file too large": "a file grew over the size the system allows"}
+
+
+@dataclass
+class Diagnosis:
+    problems: list[str] = field(default_factory=list)
+    store: Store | None = None  # the live generation, opened, when it is usable
+    leftovers: list[Path] = field(default_factory=list)  # safe to delete
+    bad_caches: list[Path] = field(default_factory=list)  # unreadable: deleted and built again
+    stale_rows: list[str] = field(default_factory=list)  # Chroma ids no manifest entry refers to
+
+    @property
+    def usable(self) -> bool:
+        return self.store is not None
+
+
+def diagnose(index_dir: Path, collection: str) -> Diagnosis:
+    """What is wrong with `index_dir` (nothing is changed)."""
+    d = Diagnosis()
+    if not index_dir.is_dir():
+        d.problems.append(f"{index_dir} holds no index yet")
+        return d
+    current = Store.current_name(index_dir)
+    try:
+        d.store = Store.open_current(index_dir, collection)
+        if d.store is None:
+            d.problems.append(f"{index_dir} has no CURRENT pointer to a complete index")
+        else:
+            d.store.chunks()
+    except IndexCorruptError as exc:
+        d.store = None
+        d.problems.append(str(exc).replace(" " + REPAIR_HINT, ""))
+    for gen in sorted(index_dir.glob("gen-*")):
+        if gen.name != current:
+            d.leftovers.append(gen)
+            d.problems.append(f"{gen.name}: a generation an interrupted rebuild left behind")
+    for tmp in [*index_dir.glob("*.tmp"), *((index_dir / current).glob("*.tmp") if current else [])]:
+        d.leftovers.append(tmp)
+        d.problems.append(f"{tmp.name}: a temp file an interrupted write left behind")
+    for name in _CACHES:
+        path = index_dir / name
+        if path.exists() and not _sqlite_ok(path):
+            d.bad_caches.append(path)
+            d.problems.append(f"{name}: unreadable (a cache: it is deleted and filled again)")
+    if d.store is not None:
+        listed = {sid for doc in d.store.manifest().documents.values() for sid in doc.sentence_ids}
+        if d.store.sentences_col.count() > len(listed):
+            d.stale_rows = [i for i in d.store.sentences_col.get(include=[])["ids"] if i not in listed]
+            if d.stale_rows:
+                d.problems.append(f"{len(d.stale_rows):,} sentence vectors left over from an interrupted update")
+    return d
+
+
+def remove_leftovers(d: Diagnosis) -> list[str]:
+    """Delete the leftovers and unreadable caches of `d`; the names of what was deleted."""
+    import shutil
+
+    removed = []
+    for path in [*d.leftovers, *d.bad_caches]:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            for extra in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                extra.unlink(missing_ok=True)
+        removed.append(path.name)
+    if d.store is not None and d.stale_rows:
+        d.store.delete(d.stale_rows)
+    return removed
+
+
+def disk_full(exc: BaseException) -> str:
+    """Why a write failed when it was for lack of space (in words), else ""; follows the chain of causes."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, OSError) and cur.errno in _FULL_ERRNOS:
+            return _FULL_ERRNOS[cur.errno]
+        text = str(cur).lower()
+        for words, reason in _FULL_WORDS.items():
+            if words in text:
+                return reason
+        cur = cur.__cause__ or cur.__context__
+    return ""
+
+
+def _sqlite_ok(path: Path) -> bool:
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            return db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return False
