@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
@@ -71,6 +72,24 @@ class Config:
     chunk_tokens: int = 170
     chunk_overlap: int = 30
     collection: str = "dossier"
+    # Chroma server mode (rag/store/server.py): empty keeps the embedded PersistentClient under
+    # index_dir. http://host:port or https://host:port (TLS); the tenant and database must exist.
+    chroma_url: str = ""
+    chroma_tenant: str = "default_tenant"
+    chroma_database: str = "default_database"
+    chroma_token: str = ""  # sent with every request, in chroma_token_header
+    # "Authorization" sends "Bearer <token>" (Chroma's default transport); any other header
+    # (X-Chroma-Token) carries the token as it is.
+    chroma_token_header: str = "Authorization"
+    chroma_ca_file: str = ""  # a CA bundle for https:// (empty: the system's trust store)
+    # Seconds between two checks of the server's index version; 0 checks before every question
+    # (one round trip, ~1.5 ms on loopback, measured with chromadb 1.5.9): the staleness bound.
+    chroma_check_seconds: float = 0.0
+    # Writer lock: a lease renewed every tenth of it while rows are written, so a crashed writer
+    # blocks others for at most this long (hand-set, far above one write batch); and how long a
+    # writer waits for another one before giving up (hand-set).
+    chroma_lock_seconds: float = 120.0
+    chroma_lock_wait: float = 300.0
     retrieval: Retrieval = Retrieval.HYBRID
     top_k: int = 8  # passages handed to the answer step
     candidates: int = 20  # per retriever, before fusion
@@ -167,6 +186,8 @@ class Config:
             raise ConfigError("chunk_overlap must be >= 0 and smaller than chunk_tokens")
         if not 3 <= len(self.collection) <= 512:
             raise ConfigError("collection name must be 3-512 characters (a Chroma rule)")
+        if self.chroma_url and not re.fullmatch(r"https?://[^/:\s]+(:\d+)?/?", self.chroma_url):
+            raise ConfigError(f"chroma_url must be http://host:port or https://host:port, not {self.chroma_url!r}")
 
 
 def field_type(name: str) -> type[Any]:

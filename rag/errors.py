@@ -31,3 +31,23 @@ class IndexBusyError(RagError):
 
 class IndexWriteError(RagError):
     """The index could not be written (a full disk, say); the previous index still serves."""
+
+
+class StoreUnavailable(RagError):
+    """The Chroma server cannot be reached (down, wrong address, gone mid-session)."""
+
+
+class StoreAuthError(RagError):
+    """The Chroma server refused the credentials."""
+
+
+class IndexMismatchError(RagError):
+    """The shared index was built with another embedding model, dimension or settings."""
+
+
+class IndexChangedError(RagError):
+    """Another process changed the shared index while this one was writing or reading it."""
+
+
+class StoreBusyError(RagError):
+    """Another process holds the shared index's writer lock for too long."""

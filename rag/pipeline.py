@@ -14,7 +14,7 @@ from rag.answer.answering import Answerer, AnswerRequest
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.generative import GenerativeAnswerer
 from rag.config import AnswerMode, Config
-from rag.errors import CorpusError, DocumentNotFound, QuestionError
+from rag.errors import CorpusError, DocumentNotFound, QuestionError, StoreUnavailable
 from rag.ingest.feeds import import_feed
 from rag.ingest.imports import IMPORTED
 from rag.ingest.loaders import KINDS, SUPPORTED_SUFFIXES, content_hash, parse
@@ -37,6 +37,7 @@ from rag.store.embeddings import Embedder
 from rag.store.indexer import Indexer, SourceFile, file_changes, read_folder
 from rag.store.integrity import diagnose, remove_leftovers
 from rag.store.lock import index_lock
+from rag.store.server import ServerStore, is_server, open_current
 from rag.text.sanitize import clean_text, foreign_script, has_words
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ class Pipeline:
         self._indexer: Indexer | None = indexer
         self._snapshot: Snapshot | None = None
         self._write_lock = threading.Lock()  # one index update at a time; readers never wait
+        self._refresh_lock = threading.Lock()  # server mode: one reload of a newer version at a time
+        self._checked_at = 0.0
 
     # -- start-up --------------------------------------------------------------------------
     def warm_up(self, sync: bool = False, progress: Progress | None = None) -> Pipeline:
@@ -81,7 +84,8 @@ class Pipeline:
             return self
         self.embedder.warm_up()
         self.answerer.warm_up()
-        store = Store.open_current(self.config.index_dir, self.config.collection)
+        store = open_current(self.config)
+        self._check_compatible(store)
         if store is None or store.manifest().settings != self._indexer_().settings():
             if store is not None:
                 log.warning("the index was built with other settings; rebuilding it from %s", self.config.seeds_dir)
@@ -109,6 +113,7 @@ class Pipeline:
         except CorpusError:
             files = []  # an empty or missing folder is reported by `index()`, which refuses it
         fresh, gone = file_changes(manifest.files, files)
+        gone = [s for s in gone if self._indexer_().owns(manifest.files[s])]  # (server mode: this folder's)
         return FolderChanges(
             added=sorted(s for s in fresh if s not in manifest.files),
             updated=sorted(s for s in fresh if s in manifest.files),
@@ -150,7 +155,42 @@ class Pipeline:
         if self._snapshot is None:
             self.warm_up()
         assert self._snapshot is not None  # warm_up sets it
+        if isinstance(self._snapshot.store, ServerStore):
+            self._follow_server()
         return self._snapshot
+
+    def _check_compatible(self, store: Store | None) -> None:
+        """Server mode: refuse an index built with another model, dimension or settings (it is
+        shared: rebuilding it here would change it under every other process)."""
+        if isinstance(store, ServerStore):
+            store.check_compatible(self._indexer_().settings(), self.embedder.dimension)
+
+    def _follow_server(self) -> None:
+        """Server mode: serve the server's latest version, checked before each question (every
+        `chroma_check_seconds` at most): what another process indexed is answerable from the next
+        question on. The check is one round trip; a newer version is loaded once, by one thread,
+        while the others go on answering from the version they have."""
+        now = time.monotonic()
+        snap = self._snapshot
+        assert snap is not None and isinstance(snap.store, ServerStore)
+        if now - self._checked_at < self.config.chroma_check_seconds:
+            return
+        if snap.store.is_current():
+            self._checked_at = now
+            return
+        if not self._refresh_lock.acquire(blocking=False):
+            return  # another thread is loading it: serve the version at hand meanwhile
+        try:
+            if self._snapshot is not snap:
+                return  # another thread loaded it meanwhile
+            store = snap.store.reopen()
+            if store is None:
+                raise StoreUnavailable(f"the index on {snap.store.conn.where} was deleted; index the folder again")
+            self._check_compatible(store)
+            self._snapshot = build_snapshot(store, self.config.retrieve)
+            self._checked_at = now
+        finally:
+            self._refresh_lock.release()
 
     # -- indexing --------------------------------------------------------------------------
     def index(self, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
@@ -160,6 +200,8 @@ class Pipeline:
         with self._write_lock:
             self.embedder.warm_up()
             current = None if rebuild else self._current_store()
+            if not rebuild:
+                self._check_compatible(current)
             store, report = self._indexer_().sync(current, files, progress=progress)
             snap = self._snapshot
             if not report.changed and snap is not None and store is snap.store and store.tables_signature() == snap.signature:
@@ -188,6 +230,10 @@ class Pipeline:
         """The live generation: the one being served when it still is (its Chroma client is open
         and its tables parsed), else opened from disk."""
         snap = self._snapshot
+        if is_server(self.config):
+            if snap is not None and isinstance(snap.store, ServerStore) and snap.store.is_current():
+                return snap.store
+            return open_current(self.config)
         if snap is not None and Store.current_name(self.config.index_dir) == snap.store.path.name:
             return snap.store
         return Store.open_current(self.config.index_dir, self.config.collection)

@@ -99,10 +99,29 @@ def seed_pipeline(tmp_path_factory, embedder) -> Pipeline:
     return Pipeline(make_config(tmp), embedder=embedder).warm_up()
 
 
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    """A real Chroma server (`chroma run` on a free loopback port), one per test module."""
+    from chroma_server import ChromaServer
+
+    server = ChromaServer(tmp_path_factory.mktemp("chroma") / "db").start()
+    yield server
+    server.stop()
+
+
+_collections = iter(range(10**6))
+
+
+def server_config(tmp: Path, server, seeds: Path | None = None, **overrides) -> Config:
+    """make_config for server mode: the index in its own collection on `server`."""
+    overrides.setdefault("collection", f"t{next(_collections)}-{tmp.name[-20:]}".replace("_", "-").strip("-"))
+    return make_config(tmp, seeds, chroma_url=server.url, **overrides)
+
+
 @pytest.fixture
 def fresh_pipeline(tmp_path, embedder) -> Pipeline:
     """A pipeline over its own copy of the seeds, for tests that change the corpus or index."""
     return Pipeline(make_config(tmp_path), embedder=embedder)
 
 
-__all__ = ["rag", "make_config", "NetworkBlocked"]
+__all__ = ["rag", "make_config", "server_config", "NetworkBlocked"]

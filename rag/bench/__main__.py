@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-baseline", action="store_true", help="skip llama-index's defaults")
     ap.add_argument("--gradio", choices=["auto", "off"], default="auto", help="concurrency through app.py's /ask too")
     ap.add_argument("--clients", default="1,4,16", help="concurrent clients to measure (default 1,4,16)")
+    ap.add_argument("--app-processes", type=int, default=1,
+                    help="app.py processes for the /ask concurrency, clients spread over them (default 1)")
     ap.add_argument("--llm-questions", type=int, default=20,
                     help="questions for the generative answer modes on the first corpus (seconds each; 0 skips; not in --quick)")
     ap.add_argument("--cache", type=Path, default=CACHE / "embed-cache.sqlite", help="embedding cache shared by runs")
@@ -81,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else ([50] if args.quick else FULL_SIZES)
     run: dict[str, Any] = {"created": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine(), "commit": git_commit(),
                            "command": "python -m rag.bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+                           # RAG_CHROMA_URL (inherited by every job): the index on a Chroma server
+                           "store": "server" if os.environ.get("RAG_CHROMA_URL") else "embedded",
                            "corpora": {}}
     out_path = args.out or RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
     with tempfile.TemporaryDirectory(prefix="dossier-bench-") as tmp_name, LoadSampler() as load:
@@ -110,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
             name, folder, questions, _ = corpora[-1]
             print(f"\n== gradio /ask over {name}", file=sys.stderr, flush=True)
             try:
-                run["gradio"] = {"corpus": name, **gradio_concurrency(folder, tmp / f"work-{name}" / "ours", questions, clients)}
+                run["gradio"] = {"corpus": name, "processes": args.app_processes,
+                                 **gradio_concurrency(folder, tmp / f"work-{name}" / "ours", questions, clients, args.app_processes)}
             except Exception as exc:  # the app is a colleague's; its absence or failure is reported, not fatal
                 run["gradio"] = {"corpus": name, "error": f"{type(exc).__name__}: {exc}"}
     run["load_average"] = load.summary()
@@ -192,16 +197,20 @@ def _prune_folder(folder: Path, keep: set[str]) -> None:
 
 
 # -- Gradio ---------------------------------------------------------------------------------------
-def gradio_concurrency(folder: Path, index: Path, questions: list[dict], clients: list[int]) -> dict:
-    """Answers/s through app.py's /ask endpoint with concurrent gradio_client clients."""
+def gradio_concurrency(folder: Path, index: Path, questions: list[dict], clients: list[int], processes: int = 1) -> dict:
+    """Answers/s through app.py's /ask endpoint with concurrent gradio_client clients, spread over
+    `processes` app.py processes serving the same index (its folder, or the Chroma server)."""
     from gradio_client import Client
 
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAG_SEEDS_DIR": str(folder), "RAG_INDEX_DIR": str(index),
-           "RAG_PORT": str(port), "RAG_HOST": "127.0.0.1"}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}/"
+    procs, urls = [], []
+    for _ in range(processes):
+        port = _free_port()
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "RAG_SEEDS_DIR": str(folder), "RAG_INDEX_DIR": str(index),
+               "RAG_PORT": str(port), "RAG_HOST": "127.0.0.1", "RAG_COLLECTION": _collection(index)}
+        procs.append(subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+        urls.append(f"http://127.0.0.1:{port}/")
+    proc, url = procs[0], urls[0]
     t_spawn = time.perf_counter()
     try:
         deadline = time.time() + 300
@@ -216,6 +225,8 @@ def gradio_concurrency(folder: Path, index: Path, questions: list[dict], clients
                     raise TimeoutError("app.py did not start within 300 s") from None
                 time.sleep(0.5)
         listening = time.perf_counter() - t_spawn
+        for other in urls[1:]:
+            _wait_for(other, procs[urls.index(other)])
         # The app's first-question delay as a user sees it: process start → first answer, and
         # that first answer against the next ones (models load at start, not on the first question).
         probe = Client(url, verbose=False)
@@ -231,7 +242,7 @@ def gradio_concurrency(folder: Path, index: Path, questions: list[dict], clients
         start["next_answers_p50_ms"] = round(sorted(times[1:])[len(times[1:]) // 2] * 1000, 1) if len(times) > 1 else None
         out: dict[str, Any] = {}
         for n in clients:
-            pool = [Client(url, verbose=False) for _ in range(n)]
+            pool = [Client(urls[i % len(urls)], verbose=False) for i in range(n)]
             work = [q["question"] for q in questions[: max(4 * n, 32)]]
             lat: list[float] = []
             errors: list[str] = []
@@ -261,11 +272,32 @@ def gradio_concurrency(folder: Path, index: Path, questions: list[dict], clients
                            "errors": len(errors), "first_error": errors[0] if errors else "", "load": load_average()}
         return {"start": start, "clients": out}
     finally:
-        proc.terminate()
+        for proc in procs:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _collection(index: Path) -> str:
+    """The index's collection on a Chroma server: one per corpus (rag.bench.worker._config)."""
+    return f"bench-{index.parent.name}"
+
+
+def _wait_for(url: str, proc: subprocess.Popen, timeout: float = 300) -> None:
+    port = int(url.rstrip("/").rsplit(":", 1)[1])
+    deadline = time.time() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"app.py exited: {proc.stderr.read()[-500:] if proc.stderr else ''}")
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.time() > deadline:
+                raise TimeoutError(f"app.py did not start within {timeout:.0f} s") from None
+            time.sleep(0.5)
 
 
 def _free_port() -> int:
@@ -396,7 +428,7 @@ def gradio_table(g: dict) -> str:
     if "error" in g:
         return f"\ngradio /ask: not measured ({g['error']})"
     st = g.get("start", {})
-    lines = [f"\n### gradio /ask over {g['corpus']} (app.py, queue concurrency as configured there)",
+    lines = [f"\n### gradio /ask over {g['corpus']} ({g.get('processes', 1)} app.py process(es), queue concurrency as configured there)",
              f"app.py start → listening {st.get('process_to_listening_s')} s, → first answer {st.get('process_to_first_answer_s')} s "
              f"(first answer {st.get('first_answer_ms')} ms, next p50 {st.get('next_answers_p50_ms')} ms, through gradio_client)",
              "| clients | answers/s | p50 ms | p95 ms | errors |", "|---|---|---|---|---|"]

@@ -35,7 +35,9 @@ CHANGE_MARK = "A late correction to this report was issued by the newsroom"
 def _config(args: dict[str, Any]) -> Config:
     from rag.config import Config
 
-    return Config.from_env(seeds_dir=Path(args["corpus"]), index_dir=Path(args["index"]))
+    # With RAG_CHROMA_URL the index is on a Chroma server: one collection per corpus there.
+    return Config.from_env(seeds_dir=Path(args["corpus"]), index_dir=Path(args["index"]),
+                           collection=f"bench-{Path(args['index']).parent.name}")
 
 
 def _indexer(config: Config, embedder: Embedder, cache_path: str | None) -> Indexer:
@@ -50,8 +52,8 @@ def job_ingest(args: dict[str, Any]) -> dict[str, Any]:
     """Index from nothing, stage by stage; then re-index with nothing and with 1% changed."""
     from rag.pipeline import Pipeline
     from rag.retrieve.retrieval import build_snapshot
-    from rag.store.chroma import Store
     from rag.store.indexer import read_folder
+    from rag.store.server import open_current
 
     config = _config(args)
     out: dict[str, Any] = {}
@@ -78,7 +80,7 @@ def job_ingest(args: dict[str, Any]) -> dict[str, Any]:
 
     # A new process would open the store and load the saved BM25 index instead of rebuilding it.
     t0 = time.perf_counter()
-    reopened = Store.open_current(config.index_dir, config.collection)
+    reopened = open_current(config)
     assert reopened is not None, "the index just built is not published"
     build_snapshot(reopened)
     out["snapshot_open_s"] = round(time.perf_counter() - t0, 3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import traceback
 from collections.abc import Callable
@@ -66,6 +67,9 @@ class PipelineSystem:
     def __init__(self, config: EvalConfig, seeds_dir: Path, workdir: Path, embedder: Embedder | None) -> None:
         self.eval_config = config
         self.config = Config.from_env(seeds_dir=seeds_dir, index_dir=workdir / "index").with_(**config.overrides)
+        if self.config.chroma_url:  # a shared Chroma server: each configuration in its own collection
+            name = re.sub(r"[^a-z0-9]+", "-", config.name.lower()).strip("-") or "default"
+            self.config = self.config.with_(collection=f"{self.config.collection}-eval-{name}"[:60])
         # The shared model serves every configuration that embeds as it does; one that changes the
         # embedding (embed_quantize=true, another model or backend) gets its own, or it would
         # measure the shared model under another name.

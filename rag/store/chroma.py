@@ -20,6 +20,8 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,6 +154,11 @@ class Store:
         for old in index_dir.glob("gen-*"):
             if old != self.path:
                 shutil.rmtree(old, ignore_errors=True)
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Around the writes of one update (rag.store.server holds the server's writer lock here)."""
+        yield
 
     def discard(self) -> None:
         self._client = None

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rag.config import Config
-from rag.errors import CorpusError, IndexWriteError, RagError
+from rag.errors import CorpusError, IndexChangedError, IndexWriteError, RagError
 from rag.ingest.chunking import Chunker
 from rag.ingest.cleaning import CLEANER_VERSION
 from rag.ingest.loaders import content_hash, corpus_files, parse, read_bytes
@@ -24,6 +24,8 @@ from rag.store.embed_cache import EmbeddingCache, embed_with_cache
 from rag.store.embeddings import Embedder
 from rag.store.integrity import disk_full
 from rag.store.lock import index_lock
+from rag.store.server import create as create_store
+from rag.store.server import is_server, open_current, origin, planned_on
 from rag.text.entities import CACHE_FILE as ENTITY_CACHE_FILE
 from rag.text.entities import EntityTagger, tagger_fingerprint
 from rag.text.sentences import segment_spans, sentence_spans
@@ -32,6 +34,9 @@ from rag.tunables import CleaningTunables, IndexingTunables
 log = logging.getLogger(__name__)
 
 _READ_REPORT_EVERY = 50  # files read between two progress reports (hashing a file takes microseconds)
+# Tries of one sync when another process writes to a shared (server) index meanwhile; each retry
+# re-plans against the new version, its vectors and entities coming from the caches.
+_WRITE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,10 @@ class Indexer:
         self.tagger = EntityTagger(caches / ENTITY_CACHE_FILE if self.cache is not None else None)
         # Seconds per stage of the last sync (for the benchmark and logs).
         self.timings: dict[str, float] = {}
+        # Server mode: the folder this indexer's files come from (kept with each file), and how
+        # many syncs had to plan again because another process wrote first.
+        self.origin = origin(config) if is_server(config) else ""
+        self.retries = 0
 
     @property
     def chunker(self) -> Chunker:
@@ -115,6 +124,11 @@ class Indexer:
         """What this indexer's vectors and annotations depend on (see index_settings)."""
         return index_settings(self.config, self.embedder)
 
+    def owns(self, info: dict) -> bool:
+        """Whether a folder sync may remove this file (a manifest's files entry) when its folder
+        no longer holds it: in server mode only files from this indexer's own folder."""
+        return info.get("origin", "") == self.origin
+
     def sync(
         self,
         store: Store | None,
@@ -122,22 +136,30 @@ class Indexer:
         *,
         remove_missing: bool = True,
         progress: Progress | None = None,
+        remove_foreign: bool = False,
     ) -> tuple[Store, IndexReport]:
         """Index `files` into `store` (or a new generation when there is none or settings changed).
 
-        With remove_missing=False (uploads), documents from files not listed are kept.
+        With remove_missing=False (uploads), documents from files not listed are kept; with
+        remove_foreign=False, so are those another process's folder or upload brought (server mode).
         Returns the live store and what changed. `progress(stage, done, total)` is told how far
         reading the files, tagging the new stories and embedding their sentences have got.
         One writer at a time per index folder (IndexBusyError for the second, rag.store.lock); a
         write that fails for lack of space is an IndexWriteError, the previous index intact.
         """
+        return self._locked(store, lambda current: self._sync(
+            current, files, remove_missing=remove_missing, progress=progress, remove_foreign=remove_foreign))
+
+    def _locked(self, store: Store | None, attempt_with: Callable[[Store | None], tuple[Store, IndexReport]]):
+        """attempt_with(store) under the index folder's lock, a full disk said plainly, and in
+        server mode planned again on the new version each time another process wrote first."""
         index_dir = self.config.index_dir
         with index_lock(index_dir):
-            if store is not None and Store.current_name(index_dir) != store.path.name:
+            if store is not None and not is_server(self.config) and Store.current_name(index_dir) != store.path.name:
                 # Another process published a new generation since `store` was opened: build on it.
                 store = Store.open_current(index_dir, self.config.collection)
             try:
-                return self._sync(store, files, remove_missing=remove_missing, progress=progress)
+                return self._retrying(store, attempt_with)
             except RagError:
                 raise
             except Exception as exc:
@@ -149,6 +171,22 @@ class Indexer:
                     "index is still serving. Free some space, then run `python -m rag index` again."
                 ) from exc
 
+    def _retrying(self, store: Store | None, attempt_with: Callable[[Store | None], tuple[Store, IndexReport]]):
+        """attempt_with(store), planned again on the new version each time another process wrote
+        to a shared index first (only a server store raises IndexChangedError)."""
+        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+            try:
+                return attempt_with(store)
+            except IndexChangedError as exc:
+                if attempt == _WRITE_ATTEMPTS:
+                    raise
+                log.info("index changed by another process; planning again (%s)", exc)
+                self.retries += 1
+                # Against the version now live, also when this run began with none (two first
+                # indexers: the second merges into the first's; a rebuild that lost the race too).
+                store = open_current(self.config)
+        raise AssertionError("unreachable")
+
     def _sync(
         self,
         store: Store | None,
@@ -156,8 +194,10 @@ class Indexer:
         *,
         remove_missing: bool,
         progress: Progress | None,
+        remove_foreign: bool,
     ) -> tuple[Store, IndexReport]:
         report_progress = progress or (lambda stage, done, total: None)
+        base = planned_on(self.config, store)  # (server mode: the version this plan is made on)
         t0 = time.perf_counter()
         timings = self.timings = {}
         settings = self.settings()
@@ -176,7 +216,7 @@ class Indexer:
                 changed[f.source] = (digests[f.source], docs)
             if i % _READ_REPORT_EVERY == 0 or i == len(files):
                 report_progress("read", i, len(files))
-        removed_sources = gone if remove_missing else []
+        removed_sources = [s for s in gone if remove_foreign or self.owns(old.files[s])] if remove_missing else []
         t1 = time.perf_counter()
         timings["clean"] = t1 - t0
 
@@ -206,7 +246,7 @@ class Indexer:
 
         # Nothing has touched the store up to here. From now on: add new rows, publish the
         # tables, then delete stale rows (rows not in the chunk table are ignored by retrieval).
-        target = store if store is not None and not fresh else Store.create(self.config.index_dir, self.config.collection)
+        target = store if store is not None and not fresh else create_store(self.config, base)
         try:
             manifest = Manifest(settings=settings, files=dict(old.files), documents=dict(old.documents))
             stale_sources = set(removed_sources) | set(changed)
@@ -225,7 +265,8 @@ class Indexer:
                     owner = next((s for s, f in manifest.files.items() if d.doc_id in f["doc_ids"]), None)
                     if owner is not None:
                         raise CorpusError(f"{source}: document id {d.doc_id!r} is already used by {owner}; rename the file")
-                manifest.files[source] = {"hash": digest, "doc_ids": [d.doc_id for d in docs]}
+                manifest.files[source] = {"hash": digest, "doc_ids": [d.doc_id for d in docs],
+                                          **({"origin": self.origin} if self.origin else {})}
             chunk_ids_by_doc: dict[str, list[str]] = {}
             for c in new_chunks:
                 chunk_ids_by_doc.setdefault(c.doc_id, []).append(c.chunk_id)
@@ -259,14 +300,15 @@ class Indexer:
                 all_chunks = None
                 n_chunks = sum(len(d.chunk_ids) for d in manifest.documents.values())
 
-            if sent_ids:
-                target.add_sentences(sent_ids, rows, sent_vecs)
-            if all_chunks is not None:
-                target.write_tables(manifest, all_chunks)
-            if fresh:
-                target.publish(self.config.index_dir)
-            elif stale_sents:
-                target.delete(stale_sents)
+            with target.writing():  # server mode: the writer lock, and the version still the planned one
+                if sent_ids:
+                    target.add_sentences(sent_ids, rows, sent_vecs)
+                if all_chunks is not None:
+                    target.write_tables(manifest, all_chunks)
+                if fresh:
+                    target.publish(self.config.index_dir)
+                elif stale_sents:
+                    target.delete(stale_sents)
         except BaseException:
             if fresh:
                 target.discard()
@@ -293,7 +335,12 @@ class Indexer:
 
     def remove(self, store: Store, sources: Iterable[str]) -> tuple[Store, IndexReport]:
         """Drop the given files' documents; the other files count as unchanged (no bytes needed)."""
-        manifest = store.manifest()
         drop = set(sources)
-        keep = [SourceFile(s, b"", "", digest=f["hash"]) for s, f in manifest.files.items() if s not in drop]
-        return self.sync(store, keep)
+
+        def attempt(current: Store | None) -> tuple[Store, IndexReport]:
+            assert current is not None
+            files = current.manifest().files
+            keep = [SourceFile(s, b"", "", digest=f["hash"]) for s, f in files.items() if s not in drop]
+            return self._sync(current, keep, remove_missing=True, progress=None, remove_foreign=True)
+
+        return self._locked(store, attempt)
