@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,15 @@ from pathlib import Path
 from typing import Any
 
 from rag.bench import corpus as synth
-from rag.bench.measure import LoadSampler, load_average, percentiles, run_worker, write_json
+from rag.bench.measure import (
+    LoadSampler,
+    free_port,
+    load_average,
+    percentiles,
+    run_worker,
+    wait_listening,
+    write_json,
+)
 from rag.config import ROOT
 from rag.eval.report import git_commit
 
@@ -204,7 +211,7 @@ def gradio_concurrency(folder: Path, index: Path, questions: list[dict], clients
 
     procs, urls = [], []
     for _ in range(processes):
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, "PYTHONPATH": str(ROOT), "RAG_SEEDS_DIR": str(folder), "RAG_INDEX_DIR": str(index),
                "RAG_PORT": str(port), "RAG_HOST": "127.0.0.1", "RAG_COLLECTION": _collection(index)}
         procs.append(subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
@@ -213,20 +220,10 @@ def gradio_concurrency(folder: Path, index: Path, questions: list[dict], clients
     proc, url = procs[0], urls[0]
     t_spawn = time.perf_counter()
     try:
-        deadline = time.time() + 300
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"app.py exited: {proc.stderr.read()[-500:] if proc.stderr else ''}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.time() > deadline:
-                    raise TimeoutError("app.py did not start within 300 s") from None
-                time.sleep(0.5)
+        wait_listening(url, proc)
         listening = time.perf_counter() - t_spawn
         for other in urls[1:]:
-            _wait_for(other, procs[urls.index(other)])
+            wait_listening(other, procs[urls.index(other)])
         # The app's first-question delay as a user sees it: process start → first answer, and
         # that first answer against the next ones (models load at start, not on the first question).
         probe = Client(url, verbose=False)
@@ -283,27 +280,6 @@ def gradio_concurrency(folder: Path, index: Path, questions: list[dict], clients
 def _collection(index: Path) -> str:
     """The index's collection on a Chroma server: one per corpus (rag.bench.worker._config)."""
     return f"bench-{index.parent.name}"
-
-
-def _wait_for(url: str, proc: subprocess.Popen, timeout: float = 300) -> None:
-    port = int(url.rstrip("/").rsplit(":", 1)[1])
-    deadline = time.time() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app.py exited: {proc.stderr.read()[-500:] if proc.stderr else ''}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            if time.time() > deadline:
-                raise TimeoutError(f"app.py did not start within {timeout:.0f} s") from None
-            time.sleep(0.5)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # -- reporting ------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ import json
 import os
 import queue
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rag.bench.measure import percentiles, write_json
+from rag.bench.measure import free_port, percentiles, wait_listening, write_json
 from rag.config import ROOT
 from rag.eval.report import git_commit
 
@@ -151,28 +150,17 @@ def rss_mb(pid: int) -> float:
 @contextmanager
 def app_server(seeds: Path, index: Path, cache: Path | None = None) -> Iterator[tuple[str, int]]:
     """app.py in its own process on a free loopback port; yields (url, pid)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RAG_SEEDS_DIR": str(seeds), "RAG_INDEX_DIR": str(index),
            "RAG_PORT": str(port), "RAG_HOST": "127.0.0.1"}
     if cache is not None:
         env["RAG_TEXT_CACHE_DIR"] = str(cache)
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.time() + 300
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"app.py exited: {proc.stderr.read()[-500:] if proc.stderr else ''}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.time() > deadline:
-                    raise TimeoutError("app.py did not start within 300 s") from None
-                time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}/", proc.pid
+        wait_listening(url, proc)
+        yield url, proc.pid
     finally:
         proc.terminate()
         try:

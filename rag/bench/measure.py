@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import socket
 import subprocess
 import sys
 import threading
@@ -98,3 +99,26 @@ def write_json(path: Path, data: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
     return path
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now (for an app.py the bench starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_listening(url: str, proc: subprocess.Popen, timeout: float = 300) -> None:
+    """Until the app.py in `proc` accepts connections at `url`; its stderr's tail if it exits first."""
+    port = int(url.rstrip("/").rsplit(":", 1)[1])
+    deadline = time.time() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"app.py exited: {proc.stderr.read()[-500:] if proc.stderr else ''}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.time() > deadline:
+                raise TimeoutError(f"app.py did not start within {timeout:.0f} s") from None
+            time.sleep(0.5)
