@@ -31,7 +31,7 @@ def test_questions_that_refer_back_are_follow_ups(question):
 
 
 def test_a_self_contained_question_is_not_a_follow_up_and_is_searched_as_asked():
-    question = "How many ferries did the Narvik council order for its harbour?"
+    question = "How many ferries did the Narvik council order for the Kirkenes harbour?"
     assert not is_followup(question)
     assert condense(question, ["What did Japan offer India?"]) == question
 
