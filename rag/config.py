@@ -118,6 +118,7 @@ class Config:
     # Web links and feeds (rag/ingest/web.py): trafilatura's fetcher with these limits (size: max_file_bytes).
     fetch_timeout: int = 10  # seconds per attempt; hand-set (trafilatura retries a timed-out GET up to fetch_max_redirects times)
     fetch_max_redirects: int = 3  # hand-set: http → https → canonical address is the usual chain
+    fetch_private_addresses: bool = True  # links to intranet/loopback addresses; off on a shared server
     max_upload_files: int = 200  # files in one upload (hand-set: 200 small articles index in ~1 min here)
     host: str = "127.0.0.1"
     port: int = 7860

@@ -295,7 +295,8 @@ class Pipeline:
     # -- web links and feeds -------------------------------------------------------------------
     def fetch_limits(self) -> FetchLimits:
         c = self.config
-        return FetchLimits(timeout=c.fetch_timeout, max_bytes=c.max_file_bytes, max_redirects=c.fetch_max_redirects)
+        return FetchLimits(timeout=c.fetch_timeout, max_bytes=c.max_file_bytes, max_redirects=c.fetch_max_redirects,
+                           private_addresses=c.fetch_private_addresses)
 
     def add_link(self, url: str) -> AddResult:
         """Fetch a web page, keep it as seeds/imported/web/<name>.md (title, date, publisher and url

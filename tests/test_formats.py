@@ -112,3 +112,13 @@ def test_a_pdf_citation_names_its_page_on_the_card_and_in_the_cli():
     assert "review.pdf, p. 3)" in cli.render(answer)
     plain = Answer(text="x [1].", citations=[Citation(**{**cite.to_dict(), "page": None})], abstained=False)
     assert "dz-page" not in render.answer_html(plain, "t1") and "p. " not in cli.render(plain)
+
+
+def test_a_server_that_refuses_private_addresses_does_not_fetch_them():
+    """RAG_FETCH_PRIVATE_ADDRESSES=0 (a shared server): a link into the machine's own network is
+    refused before any request is made; the port below has nothing listening."""
+    from rag.ingest.web import FetchLimits, fetch
+
+    for url in ("http://127.0.0.1:9/admin", "http://localhost:9/", "http://10.0.0.1:9/", "http://169.254.169.254/latest/"):
+        with pytest.raises(CorpusError, match="private or local network address, which this server does not fetch"):
+            fetch(url, FetchLimits(timeout=1, private_addresses=False))

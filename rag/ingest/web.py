@@ -32,6 +32,10 @@ class FetchLimits:
     timeout: int = 10  # seconds per attempt (trafilatura counts whole seconds)
     max_bytes: int = 5_000_000
     max_redirects: int = 3
+    # A link to a loopback, private or link-local address is fetched (an intranet page) only when
+    # allowed: on a team server, where users are not the machine's owner, turn it off
+    # (RAG_FETCH_PRIVATE_ADDRESSES=0) so the app cannot be made to read its own network.
+    private_addresses: bool = True
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,11 @@ def fetch(url: str, limits: FetchLimits, accept: tuple[str, ...] = HTML_TYPES, w
     config.set("DEFAULT", "DOWNLOAD_TIMEOUT", str(max(1, int(limits.timeout))))
     config.set("DEFAULT", "MAX_FILE_SIZE", str(limits.max_bytes))
     config.set("DEFAULT", "MAX_REDIRECTS", str(limits.max_redirects))
-    config.set("DEFAULT", "SSRF_PROTECTION", "off" if _is_internal(urlsplit(url).hostname or "") else "on")
+    internal = _is_internal(urlsplit(url).hostname or "")
+    if internal and not limits.private_addresses:
+        raise CorpusError(f"{url}: is on a private or local network address, which this server does not fetch "
+                          "(RAG_FETCH_PRIVATE_ADDRESSES is off)")
+    config.set("DEFAULT", "SSRF_PROTECTION", "off" if internal else "on")
     config.set("DEFAULT", "INSECURE_SSL_FALLBACK", "off")
     # trafilatura logs why a download failed and returns None; the log record is the only place
     # the reason is kept, so it is caught here to tell the user.
@@ -142,9 +150,12 @@ def link_filename(url: str) -> str:
 def _is_internal(host: str) -> bool:
     """The host resolves to a loopback, private or link-local address (the user asked for one)."""
     try:
-        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
-    except (OSError, UnicodeError):
-        return False  # the fetch reports that the host is not found
+        addresses = {str(ipaddress.ip_address(host.strip("[]")))}  # an address, not a name
+    except ValueError:
+        try:
+            addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
+        except (OSError, UnicodeError):
+            return False  # the fetch reports that the host is not found
     for addr in addresses:
         ip = ipaddress.ip_address(addr.split("%", 1)[0])
         if not ip.is_global:
