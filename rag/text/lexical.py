@@ -25,8 +25,6 @@ def stopwords() -> frozenset[str]:
     return frozenset(STOPWORDS_EN)
 
 
-
-
 def terms(text: str) -> list[str]:
     """Lower-cased, stemmed content words: the unit of BM25 and of lexical overlap."""
     # The answer step stems every sentence of the retrieved stories for every question (~18 ms
