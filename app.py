@@ -32,7 +32,7 @@ from rag.config import Config
 from rag.errors import RagError
 from rag.pipeline import KINDS, SUPPORTED_SUFFIXES, Pipeline
 from rag.schema import STAGE_LABELS, AddResult, Answer, IndexReport
-from rag.web import render
+from rag.web import auth, render
 
 import gradio as gr  # isort: skip  (after rag, which sets GRADIO_ANALYTICS_ENABLED=False)
 from gradio.data_classes import FileData  # isort: skip
@@ -323,6 +323,9 @@ def launch(demo: gr.Blocks, config: Config, **kwargs: Any) -> tuple[Any, str, st
         "mcp_server": False,
         "footer_links": ["api", "settings"],
     }
+    if config.auth_file is not None:  # a shared server: the page and every endpoint need a login
+        settings["auth"] = auth.checker(auth.read_users(config.auth_file))
+        settings["auth_message"] = "Dossier: log in with the account the server's owner gave you."
     settings.update(kwargs)
     demo.queue(default_concurrency_limit=1)
     return demo.launch(**settings)
@@ -389,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     try:
         config = Config.from_env(**overrides)
+        if config.auth_file is not None:
+            auth.read_users(config.auth_file)  # a bad login file stops the start, before the models load
         print("Loading the models and opening the index…", file=sys.stderr)
         with ProgressBars() as bars:  # shown only when there is no index yet and one is built
             pipeline = Pipeline(config).warm_up(progress=bars)  # models load now, not on the first question

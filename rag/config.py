@@ -68,6 +68,8 @@ class Config:
     # The vector and entity caches (by text): None keeps them in the index folder. Several
     # indexes may share one folder (the tests do: the seeds are embedded once per run).
     text_cache_dir: Path | None = None
+    # A file of `user:password` lines: the app asks everyone to log in (a shared server). None: no login.
+    auth_file: Path | None = None
     # MiniLM reads at most 256 word pieces; ~170 cl100k tokens stays inside that for news prose.
     chunk_tokens: int = 170
     chunk_overlap: int = 30
@@ -131,7 +133,7 @@ class Config:
     indexing: IndexingTunables = field(default_factory=IndexingTunables)
 
     def __post_init__(self) -> None:
-        for name in ("seeds_dir", "index_dir", "prompts_dir", "cache_dir", "text_cache_dir"):
+        for name in ("seeds_dir", "index_dir", "prompts_dir", "cache_dir", "text_cache_dir", "auth_file"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value).expanduser())
