@@ -12,7 +12,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from test_app import block_network, content, free_port, load_app_module
 from test_browser import CHROMEDRIVER, CHROMIUM, ask, browser, click_tab, wait  # noqa: F401  (browser: a fixture)
-from test_sources import Site
+from test_sources import site  # noqa: F401  (the local web server, a fixture)
 
 from rag.pipeline import Pipeline
 
@@ -20,13 +20,6 @@ pytestmark = pytest.mark.slow
 
 DREDGING = "When will the dredging of the Kirkenes channel start?"
 LIGHTHOUSE = "How long did the 1993 storm cut the road to the Slettnes lighthouse?"
-
-
-@pytest.fixture(scope="module")
-def site():
-    s = Site()
-    yield s
-    s.server.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +44,7 @@ def fixture_file(tmp, name: str, data: bytes) -> str:
     return str(path)
 
 
-def test_pdf_and_docx_uploads_and_links_through_the_api(served, site):
+def test_pdf_and_docx_uploads_and_links_through_the_api(served, site):  # noqa: F811
     client = Client(served[0], verbose=False)
     assert "/add_link" in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     report = client.predict(handle_file(fixture_file(served[2], "ports-review.pdf", ff.running_header_pdf())), api_name="/upload")

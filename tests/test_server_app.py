@@ -15,19 +15,13 @@ from chroma_server import free_port
 from conftest import SHARED_TEXT_CACHE, make_config, server_config
 from gradio_client import Client, handle_file
 from test_app import block_network, load_app_module
+from test_server import ARTICLE, JAPAN, QUILLON
 
 from rag.pipeline import Pipeline
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-JAPAN = "What did Japan offer to help India develop?"
-QUILLON = "How much will the Quillon harbour expansion cost?"
-ARTICLE = """Harbour authority approves Quillon expansion
-Quillon, 4 June 2029 — The Quillon harbour authority approved a plan to build two deep-water berths for container ships.
-The Quillon expansion will cost 12 million euros and is due to open in the spring of 2031, the authority said on Monday.
-Local fishermen welcomed the plan but asked for guarantees that their moorings would be kept during the construction work.
-"""
 
 
 def start_app_process(env: dict, port: int, log: Path) -> subprocess.Popen:
