@@ -40,6 +40,7 @@ from rag.bench.measure import (
     free_port,
     load_average,
     percentiles,
+    run_threads,
     run_worker,
     wait_listening,
     write_json,
@@ -259,12 +260,7 @@ def gradio_concurrency(folder: Path, index: Path, questions: list[dict], clients
                         lat.append(time.perf_counter() - t0)
 
             threads = [threading.Thread(target=client, args=(pool[i], work[i::n])) for i in range(n)]
-            t0 = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            wall = time.perf_counter() - t0
+            wall = run_threads(threads)
             out[str(n)] = {"answers": len(lat), "answers_per_s": round(len(lat) / wall, 2), **percentiles(lat),
                            "errors": len(errors), "first_error": errors[0] if errors else "", "load": load_average()}
         return {"start": start, "clients": out}

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rag.bench.measure import free_port, percentiles, wait_listening, write_json
+from rag.bench.measure import free_port, percentiles, run_threads, wait_listening, write_json
 from rag.config import ROOT
 from rag.eval.report import git_commit
 
@@ -103,12 +103,7 @@ def hammer(url: str, total: int, clients: int, deadline: float, questions: list[
                     errors.append(problem)
 
     threads = [threading.Thread(target=run, args=(Client(url, verbose=False),)) for _ in range(clients)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
+    wall = run_threads(threads)
     return {"clients": clients, "asked": len(lat), "planned": total, "stopped_at_time_limit": stopped.is_set(),
             "errors": len(errors), "first_errors": errors[:5], "answers_per_s": round(len(lat) / wall, 2),
             "wall_s": round(wall, 1), **percentiles(lat)}

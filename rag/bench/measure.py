@@ -122,3 +122,13 @@ def wait_listening(url: str, proc: subprocess.Popen, timeout: float = 300) -> No
             if time.time() > deadline:
                 raise TimeoutError(f"app.py did not start within {timeout:.0f} s") from None
             time.sleep(0.5)
+
+
+def run_threads(threads: list[threading.Thread]) -> float:
+    """Start the client threads together, wait for all; the wall-clock seconds they took."""
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - t0

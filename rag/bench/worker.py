@@ -20,7 +20,7 @@ from pathlib import Path  # noqa: E402
 from typing import TYPE_CHECKING, Any  # noqa: E402
 
 import rag  # noqa: E402, F401  (offline environment first)
-from rag.bench.measure import emit, peak_rss_mb, percentiles  # noqa: E402
+from rag.bench.measure import emit, peak_rss_mb, percentiles, run_threads  # noqa: E402
 
 if TYPE_CHECKING:  # (each job imports what it needs, so the cold-start clock sees real imports)
     from rag.config import Config
@@ -238,12 +238,7 @@ def _concurrent(ask: Callable[[str], object], questions: list[dict], clients: in
                 lat.append(time.perf_counter() - t0)
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
+    wall = run_threads(threads)
     return {"answers": len(lat), "answers_per_s": round(len(lat) / wall, 2), **percentiles(lat),
             "errors": len(errors), "first_error": errors[0] if errors else ""}
 
