@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from chroma_server import ChromaServer, TokenProxy, free_port
 from conftest import SEEDS, SHARED_TEXT_CACHE, make_config, server_config
+from test_app import ARTICLE, JAPAN
 
 from rag.config import Config
 from rag.errors import CorpusError, IndexMismatchError, StoreAuthError, StoreBusyError, StoreUnavailable
@@ -24,13 +25,7 @@ from rag.pipeline import Pipeline
 from rag.store.server import ServerStore, open_current
 
 ROOT = Path(__file__).resolve().parent.parent
-JAPAN = "What did Japan offer to help India develop?"
-QUILLON = "How much will the Quillon harbour expansion cost?"
-ARTICLE = """Harbour authority approves Quillon expansion
-Quillon, 4 June 2029 — The Quillon harbour authority approved a plan to build two deep-water berths for container ships.
-The Quillon expansion will cost 12 million euros and is due to open in the spring of 2031, the authority said on Monday.
-Local fishermen welcomed the plan but asked for guarantees that their moorings would be kept during the construction work.
-"""
+QUILLON = "How much will the Quillon harbour expansion cost?"  # (ARTICLE answers it)
 
 
 def mode_config(mode: str, tmp: Path, server, seeds: Path | None = None, **overrides) -> Config:
