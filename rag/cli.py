@@ -8,6 +8,7 @@ import os
 import re
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 from tqdm import tqdm
@@ -134,15 +135,19 @@ class ProgressBars:
     def __init__(self, disable: bool | None = None) -> None:
         self.disable = disable
         self.bars: dict[str, tqdm] = {}
+        self._lock = threading.Lock()  # tagging and embedding report at once, from two threads
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        bar = self.bars.get(stage)
-        if bar is None:
-            unit = {"read": "file", "annotate": "story"}.get(stage, "sentence")
-            # disable=None: bars only on a terminal, so logs and pipes stay clean.
-            bar = self.bars[stage] = tqdm(total=total, desc=STAGE_LABELS.get(stage, stage), unit=unit,
-                                          file=sys.stderr, disable=self.disable, dynamic_ncols=True)
-        bar.update(done - bar.n)
+        with self._lock:
+            bar = self.bars.get(stage)
+            if bar is None:
+                unit = {"read": "file", "annotate": "story"}.get(stage, "sentence")
+                # disable=None: bars only on a terminal, so logs and pipes stay clean. One line
+                # per stage (position), as two stages run at once.
+                bar = self.bars[stage] = tqdm(total=total, desc=STAGE_LABELS.get(stage, stage), unit=unit,
+                                              file=sys.stderr, disable=self.disable, dynamic_ncols=True,
+                                              position=len(self.bars))
+            bar.update(done - bar.n)
 
     def __enter__(self) -> ProgressBars:
         return self

@@ -2,8 +2,10 @@
 
 import json
 import shutil
+import threading
 
 import pytest
+from conftest import make_config
 from format_fixtures import image_only_pdf
 
 from rag.errors import CorpusError, IndexCorruptError
@@ -132,6 +134,42 @@ def test_a_failed_rebuild_keeps_the_old_index(fresh_pipeline, monkeypatch):
     assert (p.config.index_dir / "CURRENT").read_text() == gen
     assert sorted(x.name for x in p.config.index_dir.glob("gen-*")) == [gen]
     assert not Pipeline(p.config, embedder=p.embedder).warm_up(sync=False).ask("What did Japan offer India?").abstained
+
+
+def test_tagging_runs_while_the_model_embeds_and_its_failure_keeps_the_old_index(tmp_path, embedder, monkeypatch):
+    """spaCy's tagger and the embedding model run at once (Indexer._tag_and_embed). The tagger here
+    first waits for the model to start embedding, which never happens when they run in turn."""
+    p = Pipeline(make_config(tmp_path, text_cache_dir=tmp_path / "cache"), embedder=embedder)  # empty caches
+    indexer = p._indexer_()
+    embedding = threading.Event()
+    real_embed, real_tag = embedder.embed, indexer.tagger.tag
+
+    def embed(texts, on_slice=None):
+        embedding.set()
+        return real_embed(texts, on_slice)
+
+    waited: list[bool] = []
+
+    def tag(texts, on_done=None):
+        waited.append(embedding.wait(timeout=30))
+        return real_tag(texts, on_done)
+
+    monkeypatch.setattr(embedder, "embed", embed)
+    monkeypatch.setattr(indexer.tagger, "tag", tag)
+    report = p.index()
+    assert waited == [True] and report.documents == 8
+    assert set(indexer.timings) >= {"annotate", "embed", "tag_and_embed"}
+    assert all(d.entities for d in p.snapshot.documents.values())  # the spans came back from the thread
+
+    # A tagger that fails in its thread fails the run, and the index it would have replaced serves.
+    before = p.ask("What did Japan offer India?").text
+    path = p.config.seeds_dir / "003_942864aac65c9d51.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "\n\nA late paragraph on naval drills in the Arabian Sea.\n", encoding="utf-8")
+    monkeypatch.setattr(indexer.tagger, "tag", lambda texts, on_done=None: (_ for _ in ()).throw(RuntimeError("tagger crashed")))
+    with pytest.raises(RuntimeError, match="tagger crashed"):
+        p.index()
+    assert p.ask("What did Japan offer India?").text == before
+    assert Pipeline(p.config, embedder=embedder).warm_up(sync=False).folder_changes().updated == ["003_942864aac65c9d51.txt"]
 
 
 @pytest.mark.parametrize("damage", ["manifest", "chroma", "pointer"])

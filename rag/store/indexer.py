@@ -9,8 +9,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import numpy as np
 
 from rag.config import Config
 from rag.errors import CorpusError, IndexChangedError, IndexWriteError, RagError
@@ -27,7 +30,7 @@ from rag.store.lock import index_lock
 from rag.store.server import create as create_store
 from rag.store.server import is_server, open_current, origin, planned_on
 from rag.text.entities import CACHE_FILE as ENTITY_CACHE_FILE
-from rag.text.entities import EntityTagger, tagger_fingerprint
+from rag.text.entities import Entity, EntityTagger, tagger_fingerprint
 from rag.text.sentences import segment_spans, sentence_spans
 from rag.tunables import CleaningTunables, IndexingTunables
 
@@ -233,15 +236,11 @@ class Indexer:
                 for a, b in segment_spans(d.text, s, e, self.config.indexing):
                     sent_ids.append(f"{d.doc_id}:{d.content_hash[:8]}:s{len(sent_ids)}")
                     rows.append(SentenceRow(d.doc_id, s, e, d.text[s:e], a, b))
-        t_tag = time.perf_counter()
-        timings["sentences"] = t_tag - t2
-        entities = self.tagger.tag([d.text for d in new_docs], _counter("annotate", len(new_docs), report_progress)) if new_docs else []
         t3 = time.perf_counter()
-        timings["annotate"] = t3 - t_tag
-        sent_vecs, computed = embed_with_cache(self.embedder, [r.segment for r in rows], self.cache,
-                                               _counter("embed", len(rows), report_progress) if rows else None)
+        timings["sentences"] = t3 - t2
+        entities, sent_vecs, computed = self._tag_and_embed(new_docs, rows, report_progress)
         t4 = time.perf_counter()
-        timings["embed"] = t4 - t3
+        timings["tag_and_embed"] = t4 - t3
         timings["embedded_by_model"] = computed
 
         # Nothing has touched the store up to here. From now on: add new rows, publish the
@@ -328,6 +327,31 @@ class Indexer:
         timings["write"] = time.perf_counter() - t4
         log.info("index: %s", report)
         return target, report
+
+    def _tag_and_embed(self, docs: list[Document], rows: list[SentenceRow],
+                       progress: Progress) -> tuple[list[list[Entity]], np.ndarray, int]:
+        """Entity spans of `docs` and vectors of `rows` (with how many the model computed), the two
+        at once: spaCy's tagger runs on one core in a thread while the model embeds (ONNX Runtime
+        releases the GIL while it runs). One after the other left a core idle for the whole
+        tagging stage: on 200 BBC stories, 18.9 s in turn against 14.0 s at once (int8 model,
+        2 cores; scripts/measure_overlap.py)."""
+        def tag() -> list[list[Entity]]:
+            t = time.perf_counter()
+            try:
+                return self.tagger.tag([d.text for d in docs], _counter("annotate", len(docs), progress)) if docs else []
+            finally:
+                self.timings["annotate"] = time.perf_counter() - t
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-tag") as pool:
+            tagging = pool.submit(tag)
+            t = time.perf_counter()
+            try:
+                vectors, computed = embed_with_cache(self.embedder, [r.segment for r in rows], self.cache,
+                                                     _counter("embed", len(rows), progress) if rows else None)
+            finally:
+                self.timings["embed"] = time.perf_counter() - t
+                # (an embedding failure still waits for the tagger: the pool's exit joins it)
+            return tagging.result(), vectors, computed
 
     def rebuild(self, files: list[SourceFile], progress: Progress | None = None) -> tuple[Store, IndexReport]:
         """Index everything into a new generation; the old one stays live until this succeeds."""
