@@ -21,7 +21,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -82,11 +83,8 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
 
     # (Gradio finds its progress tracker by this default value: B008 does not apply.)
     def index_folder(progress: gr.Progress = gr.Progress()) -> tuple[str, str, dict, str, str, dict]:  # noqa: B008
-        def step(stage: str, done: int, total: int) -> None:
-            progress((done, total), desc=STAGE_LABELS.get(stage, stage), unit="items")
-
         try:
-            report = pipeline.index(progress=step)
+            report = pipeline.index(progress=stage_progress(progress))
             ok, failed = [f"indexed the folder: added {len(report.added)}, updated {len(report.updated)}, "
                           f"removed {len(report.removed)}; now {report.documents} documents"], []
         except RagError as exc:
@@ -143,7 +141,7 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
         if batch:
             progress((len(paths), len(paths)), desc=f"indexing {len(batch)} file(s)", unit="files")
             try:
-                results = pipeline.upload_many(batch)
+                results = pipeline.upload_many(batch, progress=stage_progress(progress))
                 added = [r for r in results if r.report is not None]
                 failed += [r.error for r in results if r.report is None]
                 if added:  # one update for them all: one line
@@ -371,6 +369,23 @@ def _uploaded(file: Any) -> tuple[Path, str]:
     if not path.is_relative_to(Path(get_upload_folder()).resolve()) or not path.is_file():
         raise gr.Error("the file must be uploaded through this app")
     return path, data.get("orig_name") or path.name
+
+
+def stage_progress(progress: gr.Progress) -> Callable[[str, int, int], None]:
+    """Indexing progress on one Gradio bar. Tagging and embedding run at once and report from two
+    threads, so the bar follows the running stage furthest behind and names each one's count."""
+    counts: dict[str, tuple[int, int]] = {}
+    lock = threading.Lock()
+
+    def step(stage: str, done: int, total: int) -> None:
+        with lock:
+            counts[stage] = (done, total)
+            running = {k: v for k, v in counts.items() if v[0] < v[1]} or {stage: (done, total)}
+            behind = min(running.values(), key=lambda v: v[0] / max(v[1], 1))
+            desc = ", ".join(f"{STAGE_LABELS.get(k, k)} {d:,}/{t:,}" for k, (d, t) in running.items())
+        progress(behind, desc=desc, unit="items")
+
+    return step
 
 
 def _report_line(name: str, report: IndexReport) -> str:

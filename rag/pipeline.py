@@ -245,10 +245,11 @@ class Pipeline:
             raise CorpusError(result.error)
         return result.report
 
-    def upload_many(self, files: list[tuple[str, bytes]]) -> list[UploadResult]:
+    def upload_many(self, files: list[tuple[str, bytes]], progress: Progress | None = None) -> list[UploadResult]:
         """Index several uploaded articles in one update (one table rewrite and one BM25 build for
         all of them: 200 files one by one took 0.7 s each). Each file is checked on its own, and a
-        refused one is reported, leaving no trace, while the others are indexed."""
+        refused one is reported, leaving no trace, while the others are indexed. `progress(stage,
+        done, total)` follows the indexing, as in `index()`."""
         if len(files) > self.config.max_upload_files:
             raise CorpusError(f"{len(files):,} files in one upload; the limit is {self.config.max_upload_files:,} "
                               "(RAG_MAX_UPLOAD_FILES): upload them in parts")
@@ -268,7 +269,8 @@ class Pipeline:
                 known[content_hash(data)] = upload.source
                 accepted[i] = upload
             if accepted:
-                store, report = self._indexer_().sync(store, list(accepted.values()), remove_missing=False)
+                store, report = self._indexer_().sync(store, list(accepted.values()), remove_missing=False,
+                                                     progress=progress)
                 for i, upload in accepted.items():
                     # Persisted only once indexed, so a refused upload leaves no trace.
                     target = self.config.seeds_dir / upload.source

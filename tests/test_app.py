@@ -240,3 +240,23 @@ def content(message: dict) -> str:
     if isinstance(parts, str):
         return parts
     return "".join(p.get("text", "") for p in parts if isinstance(p, dict))
+
+
+def test_upload_progress_reaches_the_documents_tab_bar(fresh_pipeline):
+    """Uploads report their indexing stages (tagging and embedding, which run at once in two
+    threads); the tab's one bar follows the stage furthest behind and names both counts."""
+    app = load_app_module()
+    p = fresh_pipeline.warm_up()
+    events: list[tuple[str, int, int]] = []
+    story = ("Port Velland's harbour board said on Monday that 412 cargo ships docked there last year, "
+             "a record for the port. The board's chair, Ilse Marwick, credited the new deep-water berth.")
+    [result] = p.upload_many([("velland.txt", story.encode())], progress=lambda *e: events.append(e))
+    assert result.report is not None and {"annotate", "embed"} <= {s for s, _, _ in events}
+
+    shown: list[tuple[tuple[int, int], str]] = []
+    step = app.stage_progress(lambda value, desc="", unit="": shown.append((value, desc)))
+    step("annotate", 1, 4)
+    step("embed", 30, 40)  # embedding is further along: the bar stays with tagging
+    assert shown[-1] == ((1, 4), "tagging stories 1/4, embedding sentences 30/40")
+    step("annotate", 4, 4)  # tagging done: the bar moves to embedding
+    assert shown[-1] == ((30, 40), "embedding sentences 30/40")
