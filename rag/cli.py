@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{report.documents} documents, {report.chunks} chunks indexed in {report.seconds:.1f}s "
                 f"(added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
-                f"unchanged {report.unchanged}; embedded {report.chunks_embedded} chunks)"
+                f"unchanged {report.unchanged}; {report.sentences_embedded:,} sentence pieces of the new stories embedded)"
             )
         elif args.command == "add":
             pipeline = Pipeline(config)

@@ -30,7 +30,7 @@ def test_index_ask_sources(tmp_path):
         return res.stdout
 
     assert "8 documents" in run("index")
-    assert "embedded 0 chunks" in run("index")
+    assert "0 sentence pieces of the new stories embedded" in run("index")
     # The direct answer, when the answerer gives one, is in the JSON and first in the text.
     question = "How many tourists were killed in the attack in Kashmir?"
     data = json.loads(run("ask", question, "--json"))

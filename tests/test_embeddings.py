@@ -150,8 +150,10 @@ def test_int8_variants_are_models_of_their_own(embedder, tmp_path):
     meta = json.loads((onnx_encoder.export_dir(tmp_path, onnx8.fingerprint) / "meta.json").read_text())
     assert meta["quantized"].startswith("int8")
     cos = np.sum(a * b, axis=1)
-    # Close to the fp32 vectors, but not the same ones: why an int8 index is rebuilt.
-    assert 0.85 < float(np.mean(cos)) < 0.9999
+    # Close to the fp32 vectors, but not the same ones: why an int8 index is rebuilt. Per-channel
+    # scales keep them within 0.98 (per-tensor ones gave 0.96 on BBC sentences, and lost answers).
+    assert meta["quantized"].startswith("int8 per channel")
+    assert 0.98 < float(np.mean(cos)) < 0.9999
 
 
 @pytest.mark.slow

@@ -82,7 +82,8 @@ class Embedder:
         # fp32 vectors are the same from either backend; int8 ones are not.
         if not self.quantize:
             return ""
-        return "onnx-int8" if self.requested_backend == "onnx" else "int8"
+        # ("onnx-int8c": per-channel scales; the per-tensor "onnx-int8" export came before it.)
+        return "onnx-int8c" if self.requested_backend == "onnx" else "int8"
 
     @property
     def name(self) -> str:

