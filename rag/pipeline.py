@@ -369,7 +369,8 @@ class Pipeline:
     def _checked_upload(self, filename: str, data: bytes, indexed: dict[str, dict], hashes: dict[str, str]) -> SourceFile:
         name = safe_filename(filename)
         if len(data) > self.config.max_file_bytes:
-            raise CorpusError(f"{name}: {len(data):,} bytes is over the {self.config.max_file_bytes:,}-byte upload limit")
+            raise CorpusError(f"{name}: {len(data):,} bytes is over the {self.config.max_file_bytes:,}-byte upload limit "
+                              "(RAG_MAX_FILE_BYTES)")
         if not data.strip():
             raise CorpusError(f"{name}: the file is empty")
         same = hashes.get(content_hash(data))

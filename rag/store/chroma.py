@@ -9,7 +9,7 @@ Layout under `index_dir`: `CURRENT` names the live generation folder `gen-*`, wh
 files (`chroma/`), `manifest.json` (settings, files with content hashes, documents) and
 `chunks.jsonl`. A rebuild writes a new generation and flips `CURRENT` only when it is complete, so a
 failed run leaves the previous index untouched; Chroma never reopens a path that was swapped
-under it.
+under it. The generation it replaced is kept for readers in other processes (rag.store.generations).
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ def _stat(path: Path) -> FileState:
 
 def disk_state(index_dir: Path, generation: Path) -> DiskState:
     """What a reader of `generation` compares to notice a newer generation or changed tables:
-    three stat calls (~10 µs together, see README), no file is read."""
+    three stat calls (39 µs together on a loaded machine, scripts/measure_follow.py), no file is read."""
     return (_stat(index_dir / CURRENT), *(_stat(generation / name) for name in TABLES))
 
 
