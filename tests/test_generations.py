@@ -142,7 +142,10 @@ def test_a_reader_follows_rebuilds_and_updates_another_process_writes(tmp_path, 
                 break
         followed = time.monotonic()
         assert any(d.source == "late.txt" for d in reader.documents())
-        time.sleep(2 * config.index_check_seconds)  # let the threads ask a few more
+        for _ in range(3000):  # let the threads ask a few more (bounded: a hang still fails)
+            if sum(r[0] > followed and r[1] == QUILLON for r in readers.results) >= 2:
+                break
+            time.sleep(0.1)
     errors = [r for r in readers.results if r[2]]
     assert not errors, errors[:3]
     later = [r for r in readers.results if r[0] > followed and r[1] == QUILLON]
