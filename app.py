@@ -262,7 +262,8 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
                 docs_table = gr.HTML(render.documents_html(pipeline.documents()), elem_id="dz-docs")
                 with gr.Row():
                     with gr.Column():
-                        files = gr.File(label="Add articles (.txt, .md, .html, .pdf, .docx)", file_count="multiple",
+                        files = gr.File(label=f"Add articles (.txt, .md, .html, .pdf, .docx; up to "
+                                              f"{render.size_label(pipeline.config.max_file_bytes)} each)", file_count="multiple",
                                         file_types=UPLOAD_TYPES, type="filepath", elem_id="dz-upload")
                         upload_btn = gr.Button("Add to the index", variant="primary", elem_id="dz-upload-btn")
                         with gr.Row():
@@ -314,8 +315,11 @@ def launch(demo: gr.Blocks, config: Config, **kwargs: Any) -> tuple[Any, str, st
         "share": False,
         "theme": THEME,
         "css": render.CSS,
-        # The pipeline gives the clear size message; Gradio only stops absurd uploads early.
+        # The page takes files over RAG_MAX_FILE_BYTES out before they are sent, and the pipeline
+        # refuses any that come another way (the API), both naming the limit; Gradio's own limit only
+        # stops absurd uploads to the server early.
         "max_file_size": 2 * config.max_file_bytes,
+        "head": render.upload_limit_script(config.max_file_bytes),
         "ssr_mode": False,  # no Node server
         "pwa": False,
         "mcp_server": False,

@@ -87,6 +87,10 @@ class Config:
     # Seconds between two checks of the server's index version; 0 checks before every question
     # (one round trip, ~1.5 ms on loopback, measured with chromadb 1.5.9): the staleness bound.
     chroma_check_seconds: float = 0.0
+    # Embedded mode: seconds between two checks for a generation or update another process wrote
+    # (stat calls: 39 µs, 0.06% of a question, scripts/measure_follow.py); 0 checks before every
+    # question. Hand-set to 1 s: cheap either way, and a reader is then at most a second behind.
+    index_check_seconds: float = 1.0
     # Writer lock: a lease renewed every tenth of it while rows are written, so a crashed writer
     # blocks others for at most this long (hand-set, far above one write batch); and how long a
     # writer waits for another one before giving up (hand-set).

@@ -6,15 +6,15 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rag.answer.answering import Answerer, AnswerRequest
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.generative import GenerativeAnswerer
 from rag.config import AnswerMode, Config
-from rag.errors import CorpusError, DocumentNotFound, QuestionError, StoreUnavailable
+from rag.errors import CorpusError, DocumentNotFound, IndexCorruptError, QuestionError, StoreUnavailable
 from rag.ingest.feeds import import_feed
 from rag.ingest.imports import IMPORTED
 from rag.ingest.loaders import KINDS, SUPPORTED_SUFFIXES, content_hash, parse
@@ -32,7 +32,8 @@ from rag.schema import (
     RepairReport,
     UploadResult,
 )
-from rag.store.chroma import Store
+from rag.store import generations
+from rag.store.chroma import REPAIR_HINT, Store
 from rag.store.embeddings import Embedder
 from rag.store.indexer import Indexer, SourceFile, file_changes, read_folder
 from rag.store.integrity import diagnose, remove_leftovers
@@ -46,6 +47,7 @@ __all__ = ["KINDS", "SUPPORTED_SUFFIXES", "Pipeline", "make_answerer", "safe_fil
 
 UPLOADS = "uploads"  # uploaded files are kept in <seeds>/uploads so a re-index keeps them
 LINKS = "web"  # fetched web links are kept in <seeds>/imported/web/
+T = TypeVar("T")
 
 
 def make_answerer(config: Config, embedder: Embedder) -> Answerer:
@@ -66,8 +68,9 @@ class Pipeline:
         self._indexer: Indexer | None = indexer
         self._snapshot: Snapshot | None = None
         self._write_lock = threading.Lock()  # one index update at a time; readers never wait
-        self._refresh_lock = threading.Lock()  # server mode: one reload of a newer version at a time
+        self._refresh_lock = threading.Lock()  # one reload of a newer version at a time
         self._checked_at = 0.0
+        self._seen: generations.DiskState | None = None  # embedded mode: the folder as last loaded
 
     # -- start-up --------------------------------------------------------------------------
     def warm_up(self, sync: bool = False, progress: Progress | None = None) -> Pipeline:
@@ -98,7 +101,8 @@ class Pipeline:
                 )
             except CorpusError as exc:
                 log.warning("seeds folder not re-indexed, serving the previous index: %s", exc)
-        self._snapshot = build_snapshot(store, self.config.retrieve)
+        self._serve(store)
+        assert self._snapshot is not None
         self._warm_paths(self._snapshot)
         return self
 
@@ -157,7 +161,91 @@ class Pipeline:
         assert self._snapshot is not None  # warm_up sets it
         if isinstance(self._snapshot.store, ServerStore):
             self._follow_server()
+        else:
+            self._follow_folder()
         return self._snapshot
+
+    def _serve(self, store: Store) -> None:
+        """Answer from `store` from the next question on. Embedded mode: the folder's state is
+        taken before the tables are read, so a write in between is seen by the next check."""
+        if not isinstance(store, ServerStore):
+            self._seen = generations.disk_state(self.config.index_dir, store.path)
+        self._snapshot = build_snapshot(store, self.config.retrieve)
+        self._checked_at = time.monotonic()
+
+    def _follow_folder(self, stale: Snapshot | None = None) -> bool:
+        """Embedded mode: serve the folder's live index, as `_follow_server` does a server's.
+
+        Before a question (every `index_check_seconds` at most) a few stat calls notice a new
+        generation or tables another process rewrote (`python -m rag index`, `--rebuild`,
+        `--repair`); one thread loads it while the others go on answering from the snapshot they
+        have. With `stale` (a snapshot whose generation vanished mid-question) the live index
+        is loaded now, whatever the clock says. True when a newer snapshot is being served.
+        """
+        snap = stale or self._snapshot
+        assert snap is not None
+        now = time.monotonic()
+        if stale is None:
+            if now - self._checked_at < self.config.index_check_seconds or self._write_lock.locked():
+                return False  # (this process's own writer serves what it wrote when it is done)
+            state = generations.disk_state(self.config.index_dir, snap.store.path)
+            if state == self._seen:
+                self._checked_at = now
+                return False
+        if not self._refresh_lock.acquire(blocking=stale is not None):
+            return False  # another thread is loading it: serve the snapshot at hand meanwhile
+        try:
+            if self._snapshot is not snap:
+                return True  # another thread loaded it meanwhile
+            try:
+                store = self._live_store(snap.store)
+            except IndexCorruptError as exc:
+                if stale is not None:
+                    raise
+                # The one being served still works: keep it, and say why once per change.
+                log.warning("serving the index as it was: the live one cannot be opened (%s)", exc)
+                self._seen, self._checked_at = generations.disk_state(self.config.index_dir, snap.store.path), now
+                return False
+            self._serve(store)
+            self._checked_at = now
+            log.info("now serving %s (written by another process)", store.path.name)
+            return True
+        finally:
+            self._refresh_lock.release()
+
+    def _live_store(self, served: Store) -> Store:
+        """The folder's live generation, opened for reading: a fresh view of `served` when that
+        is still the live one (its tables were rewritten in place), else the new generation."""
+        index_dir = self.config.index_dir
+        for _ in range(3):  # a publish may move CURRENT on while it is being opened
+            name = Store.current_name(index_dir)
+            try:
+                store = served.fresh_view() if name == served.path.name else Store.open_current(index_dir, self.config.collection)
+            except IndexCorruptError:
+                if Store.current_name(index_dir) == name:
+                    raise
+                continue
+            if store is None:
+                raise IndexCorruptError(f"index at {index_dir} has no {generations.CURRENT} pointer any more. " + REPAIR_HINT)
+            if store.manifest().settings != self._indexer_().settings():
+                raise IndexCorruptError(f"index at {index_dir} was rebuilt with other settings (another embedding "
+                                        "model or chunk size); restart to rebuild it with this one's")
+            return store
+        raise IndexCorruptError(f"index at {index_dir} keeps changing while it is opened; try again")
+
+    def _read(self, read: Callable[[Snapshot], T]) -> T:
+        """read(the served snapshot). Embedded mode: when its generation vanished under it
+        (deleted by hand, or by a second publish before this process followed the first), the
+        live one is loaded and read instead of failing the question."""
+        snap = self.snapshot
+        try:
+            return read(snap)
+        except Exception:
+            if isinstance(snap.store, ServerStore) or (snap.store.path / generations.TABLES[0]).exists():
+                raise
+            log.warning("the generation being served (%s) was deleted; opening the live one", snap.store.path.name)
+            self._follow_folder(stale=snap)
+        return read(self.snapshot)
 
     def _check_compatible(self, store: Store | None) -> None:
         """Server mode: refuse an index built with another model, dimension or settings (it is
@@ -187,7 +275,7 @@ class Pipeline:
             if store is None:
                 raise StoreUnavailable(f"the index on {snap.store.conn.where} was deleted; index the folder again")
             self._check_compatible(store)
-            self._snapshot = build_snapshot(store, self.config.retrieve)
+            self._serve(store)
             self._checked_at = now
         finally:
             self._refresh_lock.release()
@@ -206,7 +294,7 @@ class Pipeline:
             snap = self._snapshot
             if not report.changed and snap is not None and store is snap.store and store.tables_signature() == snap.signature:
                 return report  # nothing changed: the snapshot being served is still exact
-            self._snapshot = build_snapshot(store, self.config.retrieve)
+            self._serve(store)
         return report
 
     def repair(self, progress: Progress | None = None) -> RepairReport:
@@ -223,7 +311,7 @@ class Pipeline:
                 self.embedder.warm_up()
                 store, rebuilt = self._indexer_().sync(
                     None, read_folder(self.config.seeds_dir, self.config.max_file_bytes), progress=progress)
-            self._snapshot = build_snapshot(store, self.config.retrieve)
+            self._serve(store)
         return RepairReport(found.problems, removed, rebuilt, pruned_vectors=len(found.stale_rows))
 
     def _current_store(self) -> Store | None:
@@ -277,13 +365,14 @@ class Pipeline:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(upload.data)
                     results[i] = UploadResult(Path(upload.source).name, report, "")
-                self._snapshot = build_snapshot(store, self.config.retrieve)
+                self._serve(store)
         return [results[i] for i in range(len(files))]
 
     def _checked_upload(self, filename: str, data: bytes, indexed: dict[str, dict], hashes: dict[str, str]) -> SourceFile:
         name = safe_filename(filename)
         if len(data) > self.config.max_file_bytes:
-            raise CorpusError(f"{name}: {len(data):,} bytes is over the {self.config.max_file_bytes:,}-byte upload limit")
+            raise CorpusError(f"{name}: {len(data):,} bytes is over the {self.config.max_file_bytes:,}-byte upload limit "
+                              "(RAG_MAX_FILE_BYTES)")
         if not data.strip():
             raise CorpusError(f"{name}: the file is empty")
         same = hashes.get(content_hash(data))
@@ -326,7 +415,7 @@ class Pipeline:
                 tmp = target.with_name(f".{target.name}.tmp")
                 tmp.write_bytes(data)
                 tmp.replace(target)
-            self._snapshot = build_snapshot(store, self.config.retrieve)
+            self._serve(store)
         return AddResult(sorted(report.added + report.updated), report)
 
     def remove(self, doc_or_source: str) -> IndexReport:
@@ -343,7 +432,7 @@ class Pipeline:
             path = self.config.seeds_dir / source
             if path.is_file():
                 path.unlink()
-            self._snapshot = build_snapshot(store, self.config.retrieve)
+            self._serve(store)
         return report
 
     def documents(self) -> list[DocRecord]:
@@ -352,24 +441,30 @@ class Pipeline:
     # -- questions -------------------------------------------------------------------------
     def retrieve(self, query: str, top_k: int | None = None) -> list[Passage]:
         query = self._check(query)
-        return self.retriever.retrieve(self.snapshot, query, self.embedder.embed_query(query), top_k)
+        vector = self.embedder.embed_query(query)
+        return self._read(lambda snap: self.retriever.retrieve(snap, query, vector, top_k))
 
     def prepare(self, question: str, history: list[Any] | None = None) -> AnswerRequest:
         """Validate, condense a follow-up, embed and retrieve: everything before the answer step."""
         question = self._check(question)
-        snap = self.snapshot
+        self.snapshot  # noqa: B018  (loads the index before the clock starts, as before)
         earlier = self._earlier(history)
         query = condense(question, earlier, self.config.retrieve)
         t0 = time.perf_counter()
         vector = self.embedder.embed_query(query)
         t1 = time.perf_counter()
-        passages = self.retriever.retrieve(snap, query, vector)
-        t2 = time.perf_counter()
-        # The answer step reads only what is gathered here (it never queries the index).
-        evidence = gather(snap, passages, vector)
-        request = AnswerRequest(question, query, passages, vector, evidence, earlier)
-        request.timings = {"embed": t1 - t0, "retrieve": t2 - t1, "gather": time.perf_counter() - t2}
-        return request
+
+        def read(snap: Snapshot) -> AnswerRequest:
+            t2 = time.perf_counter()
+            passages = self.retriever.retrieve(snap, query, vector)
+            t3 = time.perf_counter()
+            # The answer step reads only what is gathered here (it never queries the index).
+            evidence = gather(snap, passages, vector)
+            request = AnswerRequest(question, query, passages, vector, evidence, earlier)
+            request.timings = {"embed": t1 - t0, "retrieve": t3 - t2, "gather": time.perf_counter() - t3}
+            return request
+
+        return self._read(read)
 
     def ask(self, question: str, history: list[Any] | None = None) -> Answer:
         t0 = time.perf_counter()

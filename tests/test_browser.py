@@ -294,6 +294,55 @@ def test_upload_in_the_documents_tab(browser, served):
     click_tab(browser, "Chat")
 
 
+def toasts(driver) -> list[str]:
+    return [t.text for t in driver.find_elements("css selector", ".toast-body") if t.text.strip()]
+
+
+def test_files_over_the_size_limit_are_refused_naming_it(browser, served):
+    """Over RAG_MAX_FILE_BYTES, and over twice it (past Gradio's own limit, which showed only a toast
+    about "9.5 Mb"), chosen together with a good file or dropped: each gets one line naming the limit
+    and its setting, nothing of it is sent or indexed, and the good file is indexed as usual."""
+    pipeline, tmp = served[1], served[2]
+    limit = pipeline.config.max_file_bytes
+    over, way_over, fine = tmp / "over-limit.txt", tmp / "way-over-limit.txt", tmp / "harbour-note.txt"
+    over.write_bytes(b"Harbour news. " * (limit // 14 + 100))
+    way_over.write_bytes(b"Harbour news. " * (2 * limit // 14 + 100))
+    fine.write_text("Harbour note\n\nThe Quillon ferry will run twice a day from June, the harbour authority said.\n",
+                    encoding="utf-8")
+    documents = {d.source for d in pipeline.documents()}
+    click_tab(browser, "Documents")
+    browser.find_element("css selector", "#dz-upload input[type=file]").send_keys("\n".join(map(str, (over, way_over, fine))))
+    refused = wait(browser, lambda d: d.find_elements("css selector", "#dz-upload-refused .dz-fail"), timeout=30)
+    expected = [f"✗ {p.name}: {p.stat().st_size:,} bytes is over the {limit:,}-byte upload limit (RAG_MAX_FILE_BYTES); "
+                "it was not uploaded" for p in (over, way_over)]
+    assert [r.text for r in refused] == expected
+    wait(browser, lambda d: "harbour-note" in d.find_element("css selector", "#dz-upload").text)
+    listed = browser.find_element("css selector", "#dz-upload").text
+    assert "over-limit" not in listed and not toasts(browser)
+    browser.find_element("css selector", "#dz-upload-btn").click()
+    result = wait(browser, lambda d: next((r for r in d.find_elements("css selector", "#dz-result")
+                                           if "harbour-note" in r.text), None))
+    assert "added harbour-note.txt" in result.text and not result.find_elements("css selector", ".dz-fail")
+    assert {d.source for d in pipeline.documents()} == documents | {"uploads/harbour-note.txt"}
+    assert sorted(p.name for p in (pipeline.config.seeds_dir / "uploads").iterdir()) == ["harbour-note.txt", "zorblax.html"]
+
+    # Dropped on the box: a real drop event with a file past twice the limit.
+    browser.execute_script(
+        "const dt = new DataTransfer();"
+        "dt.items.add(new File([new Uint8Array(arguments[0])], 'dropped-big.txt', {type: 'text/plain'}));"
+        "const zone = document.querySelector('#dz-upload button') || document.querySelector('#dz-upload');"
+        "zone.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));",
+        2 * limit + 1)
+    refused = wait(browser, lambda d: [r.text for r in d.find_elements("css selector", "#dz-upload-refused .dz-fail")
+                                       if "dropped-big" in r.text], timeout=30)
+    assert refused == [f"✗ dropped-big.txt: {2 * limit + 1:,} bytes is over the {limit:,}-byte upload limit "
+                       "(RAG_MAX_FILE_BYTES); it was not uploaded"]
+    assert "dropped-big" not in browser.find_element("css selector", "#dz-upload").text and not toasts(browser)
+    pipeline.remove("uploads/harbour-note.txt")
+    assert {d.source for d in pipeline.documents()} == documents
+    click_tab(browser, "Chat")
+
+
 def test_a_changed_folder_is_reported_and_indexed_on_request(browser, served):
     """The app never indexes the seeds folder on its own: it says what changed and offers a button."""
     url, pipeline, _ = served

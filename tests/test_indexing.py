@@ -119,8 +119,11 @@ def test_rebuild_replaces_the_index_atomically(fresh_pipeline):
     assert report.chunks_embedded == report.chunks
     new_gen = (p.config.index_dir / "CURRENT").read_text()
     assert new_gen != old_gen
-    assert not (p.config.index_dir / old_gen).exists()
+    assert (p.config.index_dir / old_gen).is_dir()  # kept for readers in other processes until they follow
     assert not p.ask("What did Japan offer India?").abstained
+    p.index(rebuild=True)
+    assert not (p.config.index_dir / old_gen).exists()  # two rebuilds on: deleted
+    assert sorted(x.name for x in p.config.index_dir.glob("gen-*")) == sorted([new_gen, (p.config.index_dir / "CURRENT").read_text()])
 
 
 def test_a_failed_rebuild_keeps_the_old_index(fresh_pipeline, monkeypatch):

@@ -9,7 +9,7 @@ Layout under `index_dir`: `CURRENT` names the live generation folder `gen-*`, wh
 files (`chroma/`), `manifest.json` (settings, files with content hashes, documents) and
 `chunks.jsonl`. A rebuild writes a new generation and flips `CURRENT` only when it is complete, so a
 failed run leaves the previous index untouched; Chroma never reopens a path that was swapped
-under it.
+under it. The generation it replaced is kept for readers in other processes (rag.store.generations).
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ import numpy as np
 
 from rag.errors import IndexCorruptError
 from rag.schema import Chunk, DocRecord, SentenceRow
+from rag.store import generations
 
 SCHEMA_VERSION = 4
-_CURRENT = "CURRENT"
+_CURRENT = generations.CURRENT
 REPAIR_HINT = "Repair it with `python -m rag index --repair` (it rebuilds from seeds/, which is not touched)."
 
 
@@ -147,13 +148,17 @@ class Store:
             ) from exc
 
     def publish(self, index_dir: Path) -> None:
-        """Make this generation the live one (atomic rename), then delete older generations."""
-        tmp = index_dir / (_CURRENT + ".tmp")
-        tmp.write_text(self.path.name, encoding="utf-8")
-        os.replace(tmp, index_dir / _CURRENT)
-        for old in index_dir.glob("gen-*"):
-            if old != self.path:
-                shutil.rmtree(old, ignore_errors=True)
+        """Make this generation the live one (atomic rename). The one it replaced is kept, for
+        readers in other processes that still serve it until they follow; older ones are deleted."""
+        generations.publish(index_dir, self.path)
+
+    def fresh_view(self) -> Store:
+        """This generation opened again with a fresh Chroma view, which sees the rows another
+        process wrote since (this store's own view keeps serving whoever holds it)."""
+        generations.forget_client(self.path / "chroma")
+        store = type(self)(self.path, self.collection_name)
+        store.open()
+        return store
 
     @contextmanager
     def writing(self) -> Iterator[None]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import IndexCorruptError
+from rag.store import generations
 from rag.store.chroma import REPAIR_HINT, Store
 from rag.store.embed_cache import FILENAME as EMBED_CACHE_FILE
 from rag.text.entities import CACHE_FILE as ENTITY_CACHE_FILE
@@ -57,8 +58,9 @@ def diagnose(index_dir: Path, collection: str) -> Diagnosis:
     except IndexCorruptError as exc:
         d.store = None
         d.problems.append(str(exc).replace(" " + REPAIR_HINT, ""))
+    kept = generations.kept(index_dir)  # the live one and the one it replaced (other readers may hold it)
     for gen in sorted(index_dir.glob("gen-*")):
-        if gen.name != current:
+        if gen.name not in kept:
             d.leftovers.append(gen)
             d.problems.append(f"{gen.name}: a generation an interrupted rebuild left behind")
     for tmp in [*index_dir.glob("*.tmp"), *((index_dir / current).glob("*.tmp") if current else [])]:

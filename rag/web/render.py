@@ -224,6 +224,75 @@ def message_html(ok: Sequence[str], failed: Sequence[str]) -> str:
     return f'<ul class="dz-result">{"".join(lines)}</ul>' if lines else ""
 
 
+def size_label(n_bytes: int) -> str:
+    """A byte count for people, in decimal units as the limits are set: 5 MB, 250 KB."""
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:.3g} {unit}"
+    return f"{n_bytes} bytes"
+
+
+def upload_limit_script(max_bytes: int) -> str:
+    """A <script> for the page's head: a file over `max_bytes`, chosen for or dropped on the upload
+    box (#dz-upload), is taken out before Gradio sends it, with one line naming the limit and its
+    setting under the box; the other files go on as chosen.
+
+    Why not Gradio's own check (launch's max_file_size): over it, Gradio shows only a toast naming
+    its limit in MiB ("9.5 Mb" for 10,000,000 bytes) and no setting, and the Add button then says
+    no file was chosen; under it, the whole file is sent before the pipeline refuses it.
+    """
+    return (
+        "<script>(() => {\n"
+        f"  const LIMIT = {int(max_bytes)};\n"
+        """  const fmt = (n) => n.toLocaleString("en-US");
+  const line = (f) => `${f.name}: ${fmt(f.size)} bytes is over the ${fmt(LIMIT)}-byte upload limit (RAG_MAX_FILE_BYTES); it was not uploaded`;
+  function show(zone, big) {
+    let box = document.getElementById("dz-upload-refused");
+    if (!box && !big.length) return;
+    if (!box) {
+      box = document.createElement("ul");
+      box.id = "dz-upload-refused";
+      box.className = "dz-result";
+      zone.after(box);
+    }
+    box.replaceChildren(...big.map((f) => {
+      const li = document.createElement("li");
+      li.className = "dz-fail";
+      li.textContent = "\u2717 " + line(f);  // textContent: a file name is never read as HTML
+      return li;
+    }));
+  }
+  function screen(event, zone, files) {
+    const big = files.filter((f) => f.size > LIMIT);
+    show(zone, big);
+    if (!big.length) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();  // Gradio never sees this selection or drop
+    const input = zone.querySelector("input[type=file]");
+    const kept = new DataTransfer();
+    files.filter((f) => f.size <= LIMIT).forEach((f) => kept.items.add(f));
+    input.files = kept.files;
+    if (!kept.files.length) {
+      input.value = "";
+      return;
+    }
+    const again = new Event("change", {bubbles: true});
+    again.dzScreened = true;
+    input.dispatchEvent(again);
+  }
+  // Capture phase on window: runs before the upload box's own handlers.
+  window.addEventListener("change", (e) => {
+    const zone = e.target.closest && e.target.closest("#dz-upload");
+    if (zone && e.target.type === "file" && !e.dzScreened) screen(e, zone, [...e.target.files]);
+  }, true);
+  window.addEventListener("drop", (e) => {
+    const zone = e.target.closest && e.target.closest("#dz-upload");
+    if (zone && e.dataTransfer) screen(e, zone, [...e.dataTransfer.files]);
+  }, true);
+})();</script>"""
+    )
+
+
 CSS = """
 .dz-status { font-size: 0.92em; color: var(--body-text-color-subdued); }
 .dz-muted, .dz-timing, .dz-note, .dz-query { color: var(--body-text-color-subdued); font-size: 0.9em; }
