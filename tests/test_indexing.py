@@ -1,6 +1,5 @@
 """Incremental indexing, failure safety and corrupt-index handling, on a real Chroma on disk."""
 
-import json
 import shutil
 
 import pytest
@@ -134,13 +133,13 @@ def test_a_failed_rebuild_keeps_the_old_index(fresh_pipeline, monkeypatch):
     assert not Pipeline(p.config, embedder=p.embedder).warm_up(sync=False).ask("What did Japan offer India?").abstained
 
 
-@pytest.mark.parametrize("damage", ["manifest", "chroma", "pointer"])
+@pytest.mark.parametrize("damage", ["tables", "chroma", "pointer"])
 def test_a_corrupt_index_gets_a_clear_error_and_rebuild_recovers(fresh_pipeline, damage):
     p = fresh_pipeline
     p.index()
     gen_dir = p.config.index_dir / (p.config.index_dir / "CURRENT").read_text()
-    if damage == "manifest":
-        (gen_dir / "manifest.json").write_text("{not json", encoding="utf-8")
+    if damage == "tables":
+        (gen_dir / "tables.sqlite").write_bytes(b"this is not a database" * 100)
     elif damage == "chroma":
         db = gen_dir / "chroma" / "chroma.sqlite3"
         db.write_bytes(b"this is not a database" * 100)
@@ -162,5 +161,36 @@ def test_settings_change_triggers_a_full_rebuild(tmp_path, embedder):
     other = Pipeline(cfg.with_(chunk_tokens=120), embedder=embedder)
     report = other.index()
     assert report.chunks_embedded == report.chunks
-    manifest = json.loads((cfg.index_dir / (cfg.index_dir / "CURRENT").read_text() / "manifest.json").read_text())
-    assert manifest["settings"]["chunk_tokens"] == 120
+    assert Store.open_current(cfg.index_dir, cfg.collection).manifest().settings["chunk_tokens"] == 120
+
+
+def test_a_schema_4_index_serves_then_is_rebuilt_into_sqlite_tables(fresh_pipeline):
+    """An index from before the tables moved into SQLite (manifest.json + chunks.jsonl) opens, and
+    its other settings make the next start rebuild it into a new generation."""
+    import json
+    from dataclasses import asdict
+
+    from tests.test_index_integrity import forget_chroma_clients
+
+    p = fresh_pipeline
+    p.index()
+    gen = Store.current_name(p.config.index_dir)
+    gen_dir = p.config.index_dir / gen
+    store = p.snapshot.store
+    manifest, chunks = store.manifest(), store.chunks()
+    old_settings = {**manifest.settings, "schema": 4}
+    (gen_dir / "manifest.json").write_text(json.dumps({
+        "version": 4, "settings": old_settings, "files": manifest.files,
+        "documents": {k: asdict(v) for k, v in manifest.documents.items()}}), encoding="utf-8")
+    (gen_dir / "chunks.jsonl").write_text("".join(json.dumps(asdict(c)) + "\n" for c in chunks), encoding="utf-8")
+    store._table_file.close()
+    for name in ("tables.sqlite", "tables.sqlite-wal", "tables.sqlite-shm"):
+        (gen_dir / name).unlink(missing_ok=True)
+    forget_chroma_clients()
+
+    legacy = Store.open_current(p.config.index_dir, p.config.collection)
+    assert legacy.manifest().settings == old_settings and len(legacy.chunks()) == len(chunks)
+    again = Pipeline(p.config, embedder=p.embedder).warm_up()  # other settings: rebuilt first
+    assert Store.current_name(p.config.index_dir) != gen
+    assert (p.config.index_dir / Store.current_name(p.config.index_dir) / "tables.sqlite").exists()
+    assert len(again.documents()) == len(manifest.documents) and not again.ask("What did Japan offer India?").abstained

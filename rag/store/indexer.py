@@ -260,13 +260,16 @@ class Indexer:
                 manifest.files.pop(source, None)
             for d in stale_docs:
                 manifest.documents.pop(d, None)
+            # (a map, not a scan of every file's ids per new story: quadratic at 10k files)
+            owners = {d: s for s, f in manifest.files.items() for d in f["doc_ids"]}
             for source, (digest, docs) in changed.items():
                 for d in docs:
-                    owner = next((s for s, f in manifest.files.items() if d.doc_id in f["doc_ids"]), None)
+                    owner = owners.get(d.doc_id)
                     if owner is not None:
                         raise CorpusError(f"{source}: document id {d.doc_id!r} is already used by {owner}; rename the file")
                 manifest.files[source] = {"hash": digest, "doc_ids": [d.doc_id for d in docs],
                                           **({"origin": self.origin} if self.origin else {})}
+                owners.update((d.doc_id, source) for d in docs)
             chunk_ids_by_doc: dict[str, list[str]] = {}
             for c in new_chunks:
                 chunk_ids_by_doc.setdefault(c.doc_id, []).append(c.chunk_id)
