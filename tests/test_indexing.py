@@ -194,3 +194,41 @@ def test_a_schema_4_index_serves_then_is_rebuilt_into_sqlite_tables(fresh_pipeli
     assert Store.current_name(p.config.index_dir) != gen
     assert (p.config.index_dir / Store.current_name(p.config.index_dir) / "tables.sqlite").exists()
     assert len(again.documents()) == len(manifest.documents) and not again.ask("What did Japan offer India?").abstained
+
+
+def test_an_edit_writes_only_the_vector_rows_it_changed(fresh_pipeline, monkeypatch):
+    """A sentence appended to a story adds one row and deletes none: the story's other sentences
+    keep their ids and rows (their offsets and text are unchanged)."""
+    from rag.bench.corpus import generate, write_folder
+    from rag.bench.worker import CHANGE_MARK  # (the bench's 1% edit: the cleaner keeps it)
+
+    p = fresh_pipeline
+    write_folder(generate(3), p.config.seeds_dir / "synthetic")
+    p.index()
+    path = sorted((p.config.seeds_dir / "synthetic").iterdir())[1]
+    [doc_id] = [d.doc_id for d in p.snapshot.documents.values() if d.source == f"synthetic/{path.name}"]
+    before = list(p.snapshot.documents[doc_id].sentence_ids)
+    added: list[str] = []
+    deleted: list[str] = []
+    store_cls = type(p.snapshot.store)
+    real_add, real_delete = store_cls.add_sentences, store_cls.delete
+    monkeypatch.setattr(store_cls, "add_sentences", lambda self, ids, rows, vecs: added.extend(ids) or real_add(self, ids, rows, vecs))
+    monkeypatch.setattr(store_cls, "delete", lambda self, ids: deleted.extend(ids) or real_delete(self, ids))
+    path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + f"\n\n{CHANGE_MARK} {path.stem}.\n", encoding="utf-8")
+    assert p.index().updated == [f"synthetic/{path.name}"]
+    after = p.snapshot.documents[doc_id].sentence_ids
+    assert len(added) == 1 and deleted == [] and after[:-1] == before and after[-1] == added[0]
+    listed, held = _vector_ids(p)
+    assert listed == held
+    assert p.retrieve(f"late correction newsroom {path.stem}", top_k=1)[0].chunk.doc_id == doc_id
+
+    # An edit near the start moves the sentences after it: their rows are replaced, the first kept.
+    added.clear()
+    text = path.read_text(encoding="utf-8")
+    cut = text.index(". ", text.index("\n\n", text.index("\n\n") + 2)) + 1
+    path.write_text(text[:cut] + " Officials gave no further details." + text[cut:], encoding="utf-8")
+    p.index()
+    assert 0 < len(added) < len(after) + 1 and deleted and set(deleted) <= set(after)
+    assert set(p.snapshot.documents[doc_id].sentence_ids) & set(after)  # rows before the edit kept
+    listed, held = _vector_ids(p)
+    assert listed == held

@@ -274,13 +274,13 @@ class Store:
             res = self.sentences_col.query(
                 query_embeddings=[vector], n_results=min(n, self._count()), include=["distances", "metadatas", "documents"]
             )
-        # Rows of a story the manifest does not list at that version (ids are doc:hash8:sN) are
-        # leftovers of an update that was interrupted, or is running now: not the served index.
+        # Rows the manifest does not list for their story at that version are leftovers of an
+        # update that was interrupted, or is running now: not the served index.
         documents = self.manifest().documents
         return [
             (SentenceRow.from_chroma(m, text), 1.0 - dist)
             for sid, m, text, dist in zip(res["ids"][0], res["metadatas"][0], res["documents"][0], res["distances"][0])
-            if (doc := documents.get(m.get("doc_id", ""))) is not None and sid.split(":")[-2:-1] == [doc.content_hash[:8]]
+            if (doc := documents.get(m.get("doc_id", ""))) is not None and sid in doc.sentence_ids
         ]
 
     def sentences(self, doc_ids: list[str], query: np.ndarray | None = None) -> tuple[list[SentenceRow], np.ndarray]:
@@ -311,6 +311,14 @@ class Store:
         if not len(vectors):
             return [], vectors
         return [SentenceRow.from_chroma(m, text) for m, text in zip(res["metadatas"], res["documents"])], vectors
+
+
+def sentence_id(row: SentenceRow) -> str:
+    """A row's Chroma id: its story and a hash of what the row holds (offsets and text; its vector
+    follows from the text and the index settings). A sentence an edit did not touch or move keeps
+    its id, so an update leaves its row alone."""
+    key = f"{row.start}:{row.end}:{row.seg_start}:{row.seg_end}:{row.text}"
+    return f"{row.doc_id}:{hashlib.blake2b(key.encode('utf-8', 'surrogatepass'), digest_size=8).hexdigest()}"
 
 
 def one_per_sentence(rows: list[SentenceRow], vectors: np.ndarray,
