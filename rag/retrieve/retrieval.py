@@ -150,9 +150,12 @@ def _metadata_text(d: DocRecord) -> str:
 def _derive(chunks: list[Chunk], documents: dict[str, DocRecord], folder: Path) -> tuple[
         LexicalIndex, tuple[frozenset[str], frozenset[str]], tuple[TermRows, TermRows]]:
     """BM25 and the term sets, analysing only texts the rows saved in `folder` do not hold."""
-    lexical = LexicalIndex([lexical_text(c) for c in chunks], saved_rows(folder, _ROWS_STEM))
-    meta_rows = TermRows.build([_metadata_text(d) for d in documents.values()], terms, saved_rows(folder, _META_STEM))
-    lower_rows = TermRows.build([c.text for c in chunks], _LOWER_WORD.findall, saved_rows(folder, _LOWER_STEM))
+    # A chunk's id names its text (it holds the story's text hash); a record's metadata text is short.
+    chunk_keys = [f"{c.chunk_id}:{len(c.text)}" for c in chunks]
+    lexical = LexicalIndex([lexical_text(c) for c in chunks], saved_rows(folder, _ROWS_STEM), chunk_keys)
+    meta_texts = [_metadata_text(d) for d in documents.values()]
+    meta_rows = TermRows.build(meta_texts, terms, saved_rows(folder, _META_STEM), meta_texts)
+    lower_rows = TermRows.build([c.text for c in chunks], _LOWER_WORD.findall, saved_rows(folder, _LOWER_STEM), chunk_keys)
     return lexical, (meta_rows.union(), lower_rows.union()), (meta_rows, lower_rows)
 
 

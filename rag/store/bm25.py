@@ -42,8 +42,8 @@ _FORMAT = 2  # of the files LexicalIndex.save writes (2: term rows beside the sc
 _ROWS = "terms"  # TermRows file stem in the lexical folder
 
 
-def text_key(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+def text_key(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 @dataclass
@@ -53,23 +53,26 @@ class TermRows:
     it has not seen. Row i's terms are `ids[offsets[i]:offsets[i + 1]]`, indices into `vocab`,
     which holds only terms some row has."""
 
-    keys: np.ndarray  # "S16": text_key of each row
+    keys: np.ndarray  # of str: what names each row's text (see build)
     vocab: list[str]
     ids: np.ndarray  # int32
     counts: np.ndarray  # int32, the term's occurrences in that text
     offsets: np.ndarray  # int64, len(keys) + 1
 
     @classmethod
-    def build(cls, texts: list[str], analyse: Callable[[str], list[str]], previous: TermRows | None = None) -> TermRows:
-        """Rows for `texts`, in order: copied from `previous` where it holds the same text,
-        `analyse`d otherwise."""
-        keys = np.array([text_key(t) for t in texts], dtype="S16") if texts else np.zeros(0, dtype="S16")
+    def build(cls, texts: list[str], analyse: Callable[[str], list[str]], previous: TermRows | None = None,
+              keys: list[str] | None = None) -> TermRows:
+        """Rows for `texts`, in order: copied from `previous` where it holds the same key,
+        `analyse`d otherwise. `keys` name the texts (a chunk's id names its text: it holds the
+        story's text hash); by default a hash of each text (hashing 25k chunks took 0.12 s here)."""
+        keys_list = keys if keys is not None else [text_key(t) for t in texts]
+        keys = np.array(keys_list, dtype=str) if texts else np.zeros(0, dtype=str)
         n = len(texts)
         vocab = list(previous.vocab) if previous is not None else []
         src = np.full(n, -1, dtype=np.int64)
         if previous is not None and len(previous.keys):
             at = {k: i for i, k in enumerate(previous.keys.tolist())}
-            src = np.fromiter((at.get(k, -1) for k in keys.tolist()), dtype=np.int64, count=n)
+            src = np.fromiter((at.get(k, -1) for k in keys_list), dtype=np.int64, count=n)
         term_id = {w: i for i, w in enumerate(vocab)} if (src < 0).any() else {}
         fresh: dict[int, tuple[list[int], list[int]]] = {}
         for i in np.flatnonzero(src < 0).tolist():
@@ -140,10 +143,11 @@ def saved_rows(folder: Path, stem: str) -> TermRows | None:
 
 
 class LexicalIndex:
-    def __init__(self, texts: list[str], previous: TermRows | None = None) -> None:
-        """BM25 over `texts`; `previous` (the rows of an earlier index) spares analysing texts again."""
+    def __init__(self, texts: list[str], previous: TermRows | None = None, keys: list[str] | None = None) -> None:
+        """BM25 over `texts`; `previous` (the rows of an earlier index, by `keys`: see
+        TermRows.build) spares analysing texts again."""
         # (uncached terms: the rows are the cache; each text is analysed once)
-        self.rows = TermRows.build(texts, _terms, previous)
+        self.rows = TermRows.build(texts, _terms, previous, keys)
         self._setup(*bm25_matrix(self.rows))
 
     def _setup(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray) -> None:
@@ -224,6 +228,8 @@ class LexicalIndex:
 def bm25_matrix(rows: TermRows, k1: float = 1.5, b: float = 0.75) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(data, indices, indptr): the term-by-text score matrix (CSC, one column per term) of
     BM25 "lucene" with bm25s' default k1 and b, as bm25s.BM25().index() builds it."""
+    import scipy.sparse as sp
+
     n = len(rows.keys)
     lengths = np.diff(rows.offsets)
     row_of = np.repeat(np.arange(n, dtype=np.int32), lengths)
@@ -234,6 +240,7 @@ def bm25_matrix(rows: TermRows, k1: float = 1.5, b: float = 0.75) -> tuple[np.nd
     tf = rows.counts.astype(np.float32)
     norm = (k1 * ((1 - b) + b * doc_len / avg_len)).astype(np.float32) if n and avg_len else np.ones(n, np.float32)
     score = idf[rows.ids] * (tf / (norm[row_of] + tf))
-    order = np.argsort(rows.ids, kind="stable")  # by term, texts in order within each term
-    indptr = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
-    return score[order].astype(np.float32), row_of[order], indptr
+    # The rows are the matrix by text (CSR); scipy turns it by term in one linear pass (a
+    # counting sort: argsort over 1.6M entries took 0.1 s more), texts in order within a term.
+    csc = sp.csr_matrix((score, rows.ids, rows.offsets), shape=(n, len(rows.vocab))).tocsc()
+    return csc.data.astype(np.float32, copy=False), csc.indices.astype(np.int32, copy=False), csc.indptr.astype(np.int64)
