@@ -66,7 +66,7 @@ class TermRows:
         `analyse`d otherwise. `keys` name the texts (a chunk's id names its text: it holds the
         story's text hash); by default a hash of each text (hashing 25k chunks took 0.12 s here)."""
         keys_list = keys if keys is not None else [text_key(t) for t in texts]
-        keys = np.array(keys_list, dtype=str) if texts else np.zeros(0, dtype=str)
+        key_array = np.array(keys_list, dtype=str) if texts else np.zeros(0, dtype=str)
         n = len(texts)
         vocab = list(previous.vocab) if previous is not None else []
         src = np.full(n, -1, dtype=np.int64)
@@ -107,7 +107,7 @@ class TermRows:
             remap = (np.cumsum(used) - 1).astype(np.int32)
             ids = remap[ids]
             vocab = [w for w, u in zip(vocab, used.tolist()) if u]
-        return cls(keys, vocab, ids, counts, offsets)
+        return cls(key_array, vocab, ids, counts, offsets)
 
     def union(self) -> frozenset[str]:
         """Every term of every row."""
