@@ -93,8 +93,9 @@ class Pipeline:
                                              progress=progress)
         elif sync and self.config.seeds_dir.exists():
             try:
+                known = self._known_files(store.manifest())
                 store, _ = self._indexer_().sync(
-                    store, read_folder(self.config.seeds_dir, self.config.max_file_bytes), progress=progress
+                    store, read_folder(self.config.seeds_dir, self.config.max_file_bytes, known), progress=progress
                 )
             except CorpusError as exc:
                 log.warning("seeds folder not re-indexed, serving the previous index: %s", exc)
