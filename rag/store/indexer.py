@@ -288,7 +288,7 @@ class Indexer:
             # A row's id names its content (rag.store.chroma.sentence_id): rows an edit left as
             # they were (the other sentences of an edited story, the related stories of an edited
             # page) keep their ids, so they are neither added again nor deleted. Re-adding them
-            # was most of a 1%-of-10k update (Chroma writes ~1,000-1,600 rows/s here).
+            # was part of the 12-14 s write stage of a 1%-of-10k update (Chroma writes ~1,000-1,600 rows/s).
             kept_ids = {sid for d in stale_docs for sid in old.documents[d].sentence_ids}
             readded = set(sent_ids)
             stale_sents = [sid for sid in kept_ids if sid not in readded]
