@@ -33,7 +33,7 @@ from rag.schema import (
     UploadResult,
 )
 from rag.store import generations
-from rag.store.chroma import REPAIR_HINT, Store
+from rag.store.chroma import REPAIR_HINT, Manifest, Store
 from rag.store.embeddings import Embedder
 from rag.store.indexer import Indexer, SourceFile, file_changes, read_folder
 from rag.store.integrity import diagnose, remove_leftovers
@@ -96,8 +96,9 @@ class Pipeline:
                                              progress=progress)
         elif sync and self.config.seeds_dir.exists():
             try:
+                known = self._known_files(store.manifest())
                 store, _ = self._indexer_().sync(
-                    store, read_folder(self.config.seeds_dir, self.config.max_file_bytes), progress=progress
+                    store, read_folder(self.config.seeds_dir, self.config.max_file_bytes, known), progress=progress
                 )
             except CorpusError as exc:
                 log.warning("seeds folder not re-indexed, serving the previous index: %s", exc)
@@ -113,7 +114,7 @@ class Pipeline:
         if manifest.settings != self._indexer_().settings():
             return FolderChanges([], [], [], rebuild=True)
         try:
-            files = read_folder(self.config.seeds_dir, self.config.max_file_bytes)
+            files = read_folder(self.config.seeds_dir, self.config.max_file_bytes, self._known_files(manifest))
         except CorpusError:
             files = []  # an empty or missing folder is reported by `index()`, which refuses it
         fresh, gone = file_changes(manifest.files, files)
@@ -148,6 +149,15 @@ class Pipeline:
             cl100k()(" warm")
         except Exception as exc:  # warming must never stop the start; the real question will report it
             log.debug("answer warm-up failed: %s", exc)
+
+    def _known_files(self, manifest: Manifest | None = None) -> dict[str, dict]:
+        """The served index's files this process's folder indexed (their recorded size and mtime
+        spare reading unchanged files again: rag.store.indexer.read_folder)."""
+        if manifest is None:
+            if self._snapshot is None:
+                return {}
+            manifest = self._snapshot.store.manifest()
+        return {s: f for s, f in manifest.files.items() if self._indexer_().owns(f)}
 
     def _indexer_(self) -> Indexer:
         if self._indexer is None:
@@ -241,7 +251,7 @@ class Pipeline:
         try:
             return read(snap)
         except Exception:
-            if isinstance(snap.store, ServerStore) or (snap.store.path / generations.TABLES[0]).exists():
+            if isinstance(snap.store, ServerStore) or snap.store.path.is_dir():
                 raise
             log.warning("the generation being served (%s) was deleted; opening the live one", snap.store.path.name)
             self._follow_folder(stale=snap)
@@ -284,7 +294,7 @@ class Pipeline:
     def index(self, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
         """Sync the index with the seeds folder (incremental), or rebuild it from scratch;
         `progress(stage, done, total)` follows the work (see rag.schema.Progress)."""
-        files = read_folder(self.config.seeds_dir, self.config.max_file_bytes)
+        files = read_folder(self.config.seeds_dir, self.config.max_file_bytes, self._known_files())
         with self._write_lock:
             self.embedder.warm_up()
             current = None if rebuild else self._current_store()

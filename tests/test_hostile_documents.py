@@ -79,8 +79,8 @@ def fingerprint(pipeline: Pipeline) -> tuple:
     index = pipeline.config.index_dir
     gen = index / Store.current_name(index)
     seeds = pipeline.config.seeds_dir
-    return (gen.name, hashlib.sha256((gen / "manifest.json").read_bytes()).hexdigest(),
-            hashlib.sha256((gen / "chunks.jsonl").read_bytes()).hexdigest(),
+    return (gen.name, hashlib.sha256((gen / "tables.sqlite").read_bytes()).hexdigest(),
+            pipeline.snapshot.store.tables_signature(),
             pipeline.snapshot.store.sentences_col.count(),
             sorted((str(p.relative_to(seeds)), hashlib.sha256(p.read_bytes()).hexdigest()) for p in seeds.rglob("*") if p.is_file()))
 

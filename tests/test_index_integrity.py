@@ -111,8 +111,9 @@ def damage_cases(gen: str) -> dict:
     return {
         "missing chroma database": lambda index: os.remove(index / gen / "chroma" / "chroma.sqlite3"),
         "truncated chroma database": truncate("chroma/chroma.sqlite3", 4096),
-        "truncated manifest": truncate("manifest.json", 100),
-        "truncated chunk table": truncate("chunks.jsonl", 1000),
+        "truncated tables": truncate("tables.sqlite", 4096),
+        "overwritten tables": lambda index: (index / gen / "tables.sqlite").write_bytes(b"not a database" * 500),
+        "missing tables": lambda index: os.remove(index / gen / "tables.sqlite"),
         "dangling CURRENT": lambda index: (index / "CURRENT").write_text("gen-20200101-000000-1-1"),
         "empty CURRENT": lambda index: (index / "CURRENT").write_text(""),
     }
@@ -148,14 +149,14 @@ def test_damage_is_detected_and_repair_fixes_it(tmp_path, embedder):
     case = tmp_path / "leftovers"
     shutil.copytree(config.index_dir, case)
     shutil.copytree(case / gen, case / "gen-20200101-000000-1-1")
-    (case / gen / "manifest.json.tmp").write_text("{")
+    (case / gen / "lexical.tmp4242").mkdir()  # a BM25 save a kill cut short
     (case / "embed-cache.sqlite").write_bytes(b"not a database" * 100)
     cfg = config.with_(index_dir=case, text_cache_dir=None)
     assert len(Pipeline(cfg, embedder=embedder).warm_up().documents()) == documents
     forget_chroma_clients()
     fixed = Pipeline(cfg, embedder=embedder).repair()
     assert fixed.rebuilt is None
-    assert set(fixed.removed) == {"gen-20200101-000000-1-1", "manifest.json.tmp", "embed-cache.sqlite"}
+    assert set(fixed.removed) == {"gen-20200101-000000-1-1", "lexical.tmp4242", "embed-cache.sqlite"}
     assert sorted(p.name for p in case.glob("gen-*")) == [gen]
     assert diagnose(case, cfg.collection).problems == []
 

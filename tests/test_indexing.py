@@ -1,6 +1,5 @@
 """Incremental indexing, failure safety and corrupt-index handling, on a real Chroma on disk."""
 
-import json
 import shutil
 import threading
 
@@ -175,13 +174,13 @@ def test_tagging_runs_while_the_model_embeds_and_its_failure_keeps_the_old_index
     assert Pipeline(p.config, embedder=embedder).warm_up(sync=False).folder_changes().updated == ["003_942864aac65c9d51.txt"]
 
 
-@pytest.mark.parametrize("damage", ["manifest", "chroma", "pointer"])
+@pytest.mark.parametrize("damage", ["tables", "chroma", "pointer"])
 def test_a_corrupt_index_gets_a_clear_error_and_rebuild_recovers(fresh_pipeline, damage):
     p = fresh_pipeline
     p.index()
     gen_dir = p.config.index_dir / (p.config.index_dir / "CURRENT").read_text()
-    if damage == "manifest":
-        (gen_dir / "manifest.json").write_text("{not json", encoding="utf-8")
+    if damage == "tables":
+        (gen_dir / "tables.sqlite").write_bytes(b"this is not a database" * 100)
     elif damage == "chroma":
         db = gen_dir / "chroma" / "chroma.sqlite3"
         db.write_bytes(b"this is not a database" * 100)
@@ -203,5 +202,74 @@ def test_settings_change_triggers_a_full_rebuild(tmp_path, embedder):
     other = Pipeline(cfg.with_(chunk_tokens=120), embedder=embedder)
     report = other.index()
     assert report.chunks_embedded == report.chunks
-    manifest = json.loads((cfg.index_dir / (cfg.index_dir / "CURRENT").read_text() / "manifest.json").read_text())
-    assert manifest["settings"]["chunk_tokens"] == 120
+    assert Store.open_current(cfg.index_dir, cfg.collection).manifest().settings["chunk_tokens"] == 120
+
+
+def test_a_schema_4_index_serves_then_is_rebuilt_into_sqlite_tables(fresh_pipeline):
+    """An index from before the tables moved into SQLite (manifest.json + chunks.jsonl) opens, and
+    its other settings make the next start rebuild it into a new generation."""
+    import json
+    from dataclasses import asdict
+
+    from tests.test_index_integrity import forget_chroma_clients
+
+    p = fresh_pipeline
+    p.index()
+    gen = Store.current_name(p.config.index_dir)
+    gen_dir = p.config.index_dir / gen
+    store = p.snapshot.store
+    manifest, chunks = store.manifest(), store.chunks()
+    old_settings = {**manifest.settings, "schema": 4}
+    (gen_dir / "manifest.json").write_text(json.dumps({
+        "version": 4, "settings": old_settings, "files": manifest.files,
+        "documents": {k: asdict(v) for k, v in manifest.documents.items()}}), encoding="utf-8")
+    (gen_dir / "chunks.jsonl").write_text("".join(json.dumps(asdict(c)) + "\n" for c in chunks), encoding="utf-8")
+    store._table_file.close()
+    for name in ("tables.sqlite", "tables.sqlite-wal", "tables.sqlite-shm"):
+        (gen_dir / name).unlink(missing_ok=True)
+    forget_chroma_clients()
+
+    legacy = Store.open_current(p.config.index_dir, p.config.collection)
+    assert legacy.manifest().settings == old_settings and len(legacy.chunks()) == len(chunks)
+    again = Pipeline(p.config, embedder=p.embedder).warm_up()  # other settings: rebuilt first
+    assert Store.current_name(p.config.index_dir) != gen
+    assert (p.config.index_dir / Store.current_name(p.config.index_dir) / "tables.sqlite").exists()
+    assert len(again.documents()) == len(manifest.documents) and not again.ask("What did Japan offer India?").abstained
+
+
+def test_an_edit_writes_only_the_vector_rows_it_changed(fresh_pipeline, monkeypatch):
+    """A sentence appended to a story adds one row and deletes none: the story's other sentences
+    keep their ids and rows (their offsets and text are unchanged)."""
+    from rag.bench.corpus import generate, write_folder
+    from rag.bench.worker import CHANGE_MARK  # (the bench's 1% edit: the cleaner keeps it)
+
+    p = fresh_pipeline
+    write_folder(generate(3), p.config.seeds_dir / "synthetic")
+    p.index()
+    path = sorted((p.config.seeds_dir / "synthetic").iterdir())[1]
+    [doc_id] = [d.doc_id for d in p.snapshot.documents.values() if d.source == f"synthetic/{path.name}"]
+    before = list(p.snapshot.documents[doc_id].sentence_ids)
+    added: list[str] = []
+    deleted: list[str] = []
+    store_cls = type(p.snapshot.store)
+    real_add, real_delete = store_cls.add_sentences, store_cls.delete
+    monkeypatch.setattr(store_cls, "add_sentences", lambda self, ids, rows, vecs: added.extend(ids) or real_add(self, ids, rows, vecs))
+    monkeypatch.setattr(store_cls, "delete", lambda self, ids: deleted.extend(ids) or real_delete(self, ids))
+    path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + f"\n\n{CHANGE_MARK} {path.stem}.\n", encoding="utf-8")
+    assert p.index().updated == [f"synthetic/{path.name}"]
+    after = p.snapshot.documents[doc_id].sentence_ids
+    assert len(added) == 1 and deleted == [] and after[:-1] == before and after[-1] == added[0]
+    listed, held = _vector_ids(p)
+    assert listed == held
+    assert p.retrieve(f"late correction newsroom {path.stem}", top_k=1)[0].chunk.doc_id == doc_id
+
+    # An edit near the start moves the sentences after it: their rows are replaced, the first kept.
+    added.clear()
+    text = path.read_text(encoding="utf-8")
+    cut = text.index(". ", text.index("\n\n", text.index("\n\n") + 2)) + 1
+    path.write_text(text[:cut] + " Officials gave no further details." + text[cut:], encoding="utf-8")
+    p.index()
+    assert 0 < len(added) < len(after) + 1 and deleted and set(deleted) <= set(after)
+    assert set(p.snapshot.documents[doc_id].sentence_ids) & set(after)  # rows before the edit kept
+    listed, held = _vector_ids(p)
+    assert listed == held

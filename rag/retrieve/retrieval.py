@@ -7,18 +7,20 @@ chunk offsets and both ranks on every result for citations and evaluation.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from rag.config import Config
 from rag.retrieve.context import CorpusStats, Evidence, Memo, Sentences, Story
 from rag.schema import Chunk, DocRecord, Passage
-from rag.store.bm25 import LexicalIndex
+from rag.store.bm25 import LexicalIndex, TermRows, saved_rows
 from rag.store.chroma import Store, one_per_sentence
 from rag.text.entities import Entity, entities_in
 from rag.text.lexical import lexical_text, terms
@@ -107,23 +109,21 @@ def build_snapshot(store: Store, tunables: RetrievalTunables = _RETRIEVE) -> Sna
 
     The BM25 index and the term sets are derived from the tables only, so they are saved in the
     generation folder under the tables' signature and reloaded while the tables are unchanged:
-    tokenising and stemming every chunk again took seconds at 10k documents on every start.
+    tokenising and stemming every chunk again took seconds at 10k documents on every start. After
+    an update, they are rebuilt from the saved term rows of the texts that did not change.
     """
     chunks = store.chunks()
     manifest = store.manifest()
-    by_doc: dict[str, list[Chunk]] = {}
-    for c in chunks:
-        by_doc.setdefault(c.doc_id, []).append(c)
-    for doc_chunks in by_doc.values():
-        doc_chunks.sort(key=lambda c: c.start)
+    by_doc = store.chunks_by_doc()
     signature = store.tables_signature()
-    lexical = LexicalIndex.load(store.path / _LEXICAL_DIR, signature)
-    extras = _load_extras(store, signature) if lexical is not None else None
+    folder = store.path / _LEXICAL_DIR
+    lexical = LexicalIndex.load(folder, signature)
+    extras = _load_extras(folder, signature) if lexical is not None else None
     if lexical is None or extras is None:
-        lexical, extras = _derive(chunks, manifest.documents)
+        lexical, extras, rows = _derive(chunks, manifest.documents, folder)
         try:
-            lexical.save(store.path / _LEXICAL_DIR, signature)
-            _save_extras(store, signature, *extras)
+            lexical.save(folder, signature)
+            _save_extras(folder, signature, rows)
         except OSError as exc:  # a read-only index still serves; it only starts slower
             log.warning("could not save the BM25 index beside %s: %s", store.path, exc)
     return Snapshot(
@@ -140,32 +140,50 @@ def build_snapshot(store: Store, tunables: RetrievalTunables = _RETRIEVE) -> Sna
     )
 
 
-def _derive(chunks: list[Chunk], documents: dict[str, DocRecord]) -> tuple[LexicalIndex, tuple[frozenset[str], frozenset[str]]]:
-    lexical = LexicalIndex([lexical_text(c) for c in chunks])
-    metadata_terms = frozenset(
-        t
-        for d in documents.values()
-        for t in terms(f"{d.title} {d.publisher} {d.source} {' '.join(d.aside_names)}".replace(".", " "))
-    )
-    lower_words = frozenset(w for c in chunks for w in re.findall(r"\b[a-z][a-z’'-]*", c.text))
-    return lexical, (metadata_terms, lower_words)
+_LOWER_WORD = re.compile(r"\b[a-z][a-z’'-]*")
 
 
-def _load_extras(store: Store, signature: str) -> tuple[frozenset[str], frozenset[str]] | None:
+def _metadata_text(d: DocRecord) -> str:
+    return f"{d.title} {d.publisher} {d.source} {' '.join(d.aside_names)}".replace(".", " ")
+
+
+def _derive(chunks: list[Chunk], documents: dict[str, DocRecord], folder: Path) -> tuple[
+        LexicalIndex, tuple[frozenset[str], frozenset[str]], tuple[TermRows, TermRows]]:
+    """BM25 and the term sets, analysing only texts the rows saved in `folder` do not hold."""
+    # A chunk's id names its text (it holds the story's text hash); a record's metadata text is short.
+    chunk_keys = [f"{c.chunk_id}:{len(c.text)}" for c in chunks]
+    lexical = LexicalIndex([lexical_text(c) for c in chunks], saved_rows(folder, _ROWS_STEM), chunk_keys)
+    meta_texts = [_metadata_text(d) for d in documents.values()]
+    meta_rows = TermRows.build(meta_texts, terms, saved_rows(folder, _META_STEM), meta_texts)
+    lower_rows = TermRows.build([c.text for c in chunks], _LOWER_WORD.findall, saved_rows(folder, _LOWER_STEM), chunk_keys)
+    return lexical, (meta_rows.union(), lower_rows.union()), (meta_rows, lower_rows)
+
+
+# File stems of the saved term rows ("terms" is LexicalIndex's own); the lower-word rows' name
+# carries their pattern, so that rows made by another pattern are never reused.
+_ROWS_STEM, _META_STEM = "terms", "metadata-terms"
+_LOWER_STEM = "lower-words-" + hashlib.sha256(_LOWER_WORD.pattern.encode()).hexdigest()[:8]
+
+
+def _load_extras(folder: Path, signature: str) -> tuple[frozenset[str], frozenset[str]] | None:
     try:
-        data = json.loads((store.path / _LEXICAL_DIR / _EXTRAS).read_text(encoding="utf-8"))
+        data = json.loads((folder / _EXTRAS).read_text(encoding="utf-8"))
         if data.get("signature") != signature:
             return None
-        return frozenset(data["metadata_terms"]), frozenset(data["lower_words"])
+        meta, lower = TermRows.load(folder, _META_STEM), TermRows.load(folder, _LOWER_STEM)
+        if meta is None or lower is None:
+            return None
+        return meta.union(), lower.union()
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def _save_extras(store: Store, signature: str, metadata_terms: frozenset[str], lower_words: frozenset[str]) -> None:
-    path = store.path / _LEXICAL_DIR / _EXTRAS
+def _save_extras(folder: Path, signature: str, rows: tuple[TermRows, TermRows]) -> None:
+    rows[0].save(folder, _META_STEM)
+    rows[1].save(folder, _LOWER_STEM)
+    path = folder / _EXTRAS
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"signature": signature, "metadata_terms": sorted(metadata_terms),
-                               "lower_words": sorted(lower_words)}, ensure_ascii=False), encoding="utf-8")
+    tmp.write_text(json.dumps({"signature": signature}), encoding="utf-8")
     tmp.replace(path)
 
 

@@ -6,8 +6,10 @@ the unit of BM25, of context and of citations. Embedding chunks as well measured
 eval set (see eval/README.md) and would double indexing time, which the model bounds.
 
 Layout under `index_dir`: `CURRENT` names the live generation folder `gen-*`, which holds Chroma's
-files (`chroma/`), `manifest.json` (settings, files with content hashes, documents) and
-`chunks.jsonl`. A rebuild writes a new generation and flips `CURRENT` only when it is complete, so a
+files (`chroma/`) and the manifest (settings, files with content hashes, documents) and chunk table
+as rows of `tables.sqlite` (rag.store.tables: an update writes only the rows that changed). A
+generation of schema 4 (`manifest.json`, `chunks.jsonl`) still opens, to serve until the rebuild
+its other settings call for. A rebuild writes a new generation and flips `CURRENT` only when it is complete, so a
 failed run leaves the previous index untouched; Chroma never reopens a path that was swapped
 under it. The generation it replaced is kept for readers in other processes (rag.store.generations).
 """
@@ -18,11 +20,12 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +34,12 @@ import numpy as np
 from rag.errors import IndexCorruptError
 from rag.schema import Chunk, DocRecord, SentenceRow
 from rag.store import generations
+from rag.store.tables import FILENAME as TABLES_FILE
+from rag.store.tables import TableFile, Tables
 
-SCHEMA_VERSION = 4
+# 5: the tables as SQLite rows (4: manifest.json + chunks.jsonl; entity spans tagged per story).
+SCHEMA_VERSION = 5
+_LEGACY = ("manifest.json", "chunks.jsonl")  # schema 4's tables, read-only
 _CURRENT = generations.CURRENT
 REPAIR_HINT = "Repair it with `python -m rag index --repair` (it rebuilds from seeds/, which is not touched)."
 
@@ -43,15 +50,6 @@ class Manifest:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # source -> {hash, doc_ids}
     documents: dict[str, DocRecord] = field(default_factory=dict)
     version: int = SCHEMA_VERSION
-
-    def to_json(self) -> str:
-        data = {
-            "version": self.version,
-            "settings": self.settings,
-            "files": self.files,
-            "documents": {k: asdict(v) for k, v in self.documents.items()},
-        }
-        return json.dumps(data, ensure_ascii=False, indent=1)
 
     @classmethod
     def from_json(cls, text: str) -> Manifest:
@@ -72,11 +70,12 @@ class Store:
         self.collection_name = collection
         self._client: Any = None  # chromadb.PersistentClient once open()
         self.sentences_col: Any = None  # its collection of sentence vectors
-        # Parsed tables, keyed by the file's identity: a 10k-document manifest takes ~0.3 s to
-        # parse and was parsed several times per sync and snapshot. A rewrite (os.replace) gives
-        # the file a new inode, so a change by this or another process is always seen.
-        self._tables: dict[str, tuple[tuple[int, int, int], object, str]] = {}
-        self._tables_lock = threading.Lock()
+        # The tables: a SQLite file parsed once per committed version (rag.store.tables), or
+        # schema 4's JSON files, parsed once at open.
+        self._table_file: TableFile | None = None
+        self._legacy: Tables | None = None
+        self._view: tuple[Tables, Manifest] | None = None  # the Manifest made of the last tables read
+        self._view_lock = threading.Lock()
         self._row_count: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -120,9 +119,15 @@ class Store:
         try:
             if not create:
                 # (Chroma would silently create an empty database in place of a deleted one.)
-                for name in ("manifest.json", "chunks.jsonl", "chroma", "chroma/chroma.sqlite3"):
+                for name in ("chroma", "chroma/chroma.sqlite3"):
                     if not (self.path / name).exists():
                         raise FileNotFoundError(f"{name} is missing")
+                if (self.path / TABLES_FILE).exists() or not (self.path / _LEGACY[0]).exists():
+                    self._table_file = TableFile(self.path / TABLES_FILE)
+                else:
+                    self._legacy = _read_legacy(self.path)
+            else:
+                self._table_file = TableFile(self.path / TABLES_FILE, create=True)
             self._client = chromadb.PersistentClient(
                 path=str(self.path / "chroma"),
                 settings=Settings(anonymized_telemetry=False, allow_reset=False),
@@ -167,61 +172,70 @@ class Store:
 
     def discard(self) -> None:
         self._client = None
+        if self._table_file is not None:
+            self._table_file.close()
         shutil.rmtree(self.path, ignore_errors=True)
 
     # -- manifest and chunk table ----------------------------------------------------------
-    def _table(self, name: str, parse):
-        """(parsed content, sha256 of the bytes) of a table file, parsed once per version of it."""
-        path = self.path / name
-        st = path.stat()
-        key = (st.st_ino, st.st_mtime_ns, st.st_size)
-        with self._tables_lock:
-            hit = self._tables.get(name)
-            if hit is not None and hit[0] == key:
-                return hit[1], hit[2]
-        data = path.read_bytes()
-        value = parse(data.decode("utf-8"))
-        digest = hashlib.sha256(data).hexdigest()
-        with self._tables_lock:
-            self._tables[name] = (key, value, digest)
-        return value, digest
+    def _tables(self) -> Tables:
+        if self._legacy is not None:
+            return self._legacy
+        if self._table_file is None:
+            raise FileNotFoundError(f"{TABLES_FILE} is not open")
+        return self._table_file.load()
+
+    def _read(self) -> tuple[Tables, Manifest]:
+        """The committed tables and their Manifest (the same objects while they are unchanged)."""
+        try:
+            tables = self._tables()
+        except (OSError, ValueError, KeyError, TypeError, sqlite3.Error) as exc:
+            raise IndexCorruptError(
+                f"index tables {self.path / TABLES_FILE} are unreadable ({type(exc).__name__}: {exc}). " + REPAIR_HINT
+            ) from exc
+        with self._view_lock:
+            if self._view is None or self._view[0] is not tables:
+                self._view = (tables, Manifest(tables.settings, tables.files, tables.documents, tables.version))
+            return self._view
 
     def manifest(self) -> Manifest:
         """The manifest (shared between callers: treat it as read-only)."""
-        try:
-            return self._table("manifest.json", Manifest.from_json)[0]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise IndexCorruptError(
-                f"index manifest {self.path / 'manifest.json'} is unreadable ({exc}). " + REPAIR_HINT
-            ) from exc
+        return self._read()[1]
 
     def chunks(self) -> list[Chunk]:
         """The chunk table (shared between callers: treat it as read-only)."""
-        try:
-            return self._table("chunks.jsonl", _parse_chunks)[0]
-        except (OSError, ValueError, TypeError) as exc:
-            raise IndexCorruptError(
-                f"chunk table {self.path / 'chunks.jsonl'} is unreadable ({exc}). " + REPAIR_HINT
-            ) from exc
+        return self._read()[0].chunks
+
+    def chunks_by_doc(self) -> dict[str, list[Chunk]]:
+        """The chunk table by document, each story's chunks in text order (read-only)."""
+        if self._table_file is None and self._legacy is None:  # a subclass with tables of its own (server)
+            by_doc: dict[str, list[Chunk]] = {}
+            for c in self.chunks():
+                by_doc.setdefault(c.doc_id, []).append(c)
+            for doc_chunks in by_doc.values():
+                doc_chunks.sort(key=lambda c: c.start)
+            return by_doc
+        return self._read()[0].chunks_by_doc
 
     def tables_signature(self) -> str:
         """Changes whenever the manifest or the chunk table does: the key of what is derived
         from them and saved beside them (the BM25 index)."""
-        self.chunks(), self.manifest()  # raise IndexCorruptError on unreadable tables
-        return hashlib.sha256(
-            (self._tables["chunks.jsonl"][2] + self._tables["manifest.json"][2]).encode()
-        ).hexdigest()[:32]
+        tables = self._read()[0]
+        return hashlib.sha256(f"{self.path.name}\x00{tables.write_id}".encode()).hexdigest()[:32]
 
     def write_tables(self, manifest: Manifest, chunks: list[Chunk]) -> None:
-        """Write manifest and chunk table atomically: readers see the old or the new, never half.
-        Both are written in full before either replaces its old version, so a write that fails
-        (a full disk) leaves the pair as it was."""
-        pending = [
-            _write_temp(self.path / "chunks.jsonl", "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks)),
-            _write_temp(self.path / "manifest.json", manifest.to_json()),
-        ]
-        for tmp, path in pending:
-            os.replace(tmp, path)
+        """Make the tables hold `manifest` and `chunks`, writing only the rows that changed since
+        the version last read, in one transaction: readers see the old or the new, never half,
+        and a write that fails (a full disk) leaves them as they were."""
+        old: Tables | None = None
+        if self._table_file is None:  # a schema-4 generation: its tables move into SQLite whole
+            self._table_file = TableFile(self.path / TABLES_FILE, create=True)
+        else:
+            try:
+                old = self._table_file.load()
+            except (KeyError, sqlite3.Error):
+                old = None  # never written (a fresh generation), or unreadable: write every row
+        self._table_file.write(old, manifest.version, manifest.settings, manifest.files, manifest.documents, chunks)
+        self._legacy = None
 
     # -- vectors ---------------------------------------------------------------------------
     def _count(self) -> int:
@@ -265,13 +279,13 @@ class Store:
             res = self.sentences_col.query(
                 query_embeddings=[vector], n_results=min(n, self._count()), include=["distances", "metadatas", "documents"]
             )
-        # Rows of a story the manifest does not list at that version (ids are doc:hash8:sN) are
-        # leftovers of an update that was interrupted, or is running now: not the served index.
+        # Rows the manifest does not list for their story at that version are leftovers of an
+        # update that was interrupted, or is running now: not the served index.
         documents = self.manifest().documents
         return [
             (SentenceRow.from_chroma(m, text), 1.0 - dist)
             for sid, m, text, dist in zip(res["ids"][0], res["metadatas"][0], res["documents"][0], res["distances"][0])
-            if (doc := documents.get(m.get("doc_id", ""))) is not None and sid.split(":")[-2:-1] == [doc.content_hash[:8]]
+            if (doc := documents.get(m.get("doc_id", ""))) is not None and sid in doc.sentence_ids
         ]
 
     def sentences(self, doc_ids: list[str], query: np.ndarray | None = None) -> tuple[list[SentenceRow], np.ndarray]:
@@ -304,6 +318,14 @@ class Store:
         return [SentenceRow.from_chroma(m, text) for m, text in zip(res["metadatas"], res["documents"])], vectors
 
 
+def sentence_id(row: SentenceRow) -> str:
+    """A row's Chroma id: its story and a hash of what the row holds (offsets and text; its vector
+    follows from the text and the index settings). A sentence an edit did not touch or move keeps
+    its id, so an update leaves its row alone."""
+    key = f"{row.start}:{row.end}:{row.seg_start}:{row.seg_end}:{row.text}"
+    return f"{row.doc_id}:{hashlib.blake2b(key.encode('utf-8', 'surrogatepass'), digest_size=8).hexdigest()}"
+
+
 def one_per_sentence(rows: list[SentenceRow], vectors: np.ndarray,
                      query: np.ndarray | None = None) -> tuple[list[SentenceRow], np.ndarray]:
     """One row per sentence, by document then start: with `query`, the clause closest to it (the
@@ -321,20 +343,15 @@ def one_per_sentence(rows: list[SentenceRow], vectors: np.ndarray,
     return [rows[i] for i in keep], vectors[keep]
 
 
-def _parse_chunks(text: str) -> list[Chunk]:
+def _read_legacy(path: Path) -> Tables:
+    """Schema 4's manifest.json and chunks.jsonl, parsed (served until the rebuild they call for)."""
+    data = [(path / name).read_bytes() for name in _LEGACY]
+    manifest = Manifest.from_json(data[0].decode("utf-8"))
+    by_doc: dict[str, list[Chunk]] = {}
     # split("\n"), not splitlines(): U+2028 and friends may sit inside a JSON string.
-    return [Chunk(**json.loads(line)) for line in text.split("\n") if line.strip()]
-
-
-def _write_temp(path: Path, text: str) -> tuple[Path, Path]:
-    """`text` written and synced to `path`.tmp (removed again when that fails); (tmp, path)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return tmp, path
+    for line in data[1].decode("utf-8").split("\n"):
+        if line.strip():
+            c = Chunk(**json.loads(line))
+            by_doc.setdefault(c.doc_id, []).append(c)
+    return Tables(manifest.version, manifest.settings, manifest.files, manifest.documents, by_doc,
+                  write_id=hashlib.sha256(data[0] + data[1]).hexdigest())

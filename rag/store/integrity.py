@@ -1,9 +1,10 @@
 """Check an index folder for damage, clear what interrupted runs left, and name a full disk.
 
 `diagnose` lists what is wrong without changing anything: a `CURRENT` that names no generation, a
-manifest or chunk table that does not parse, a Chroma database that is missing or holds fewer rows
-than the manifest lists, generation folders and temp files left by a run that was killed, vector
-or entity caches SQLite cannot read. `Pipeline.repair` (`python -m rag index --repair`) acts on it:
+table file (`tables.sqlite`: the manifest and chunk table) that is missing, does not parse or fails
+SQLite's quick_check, a Chroma database that is missing or holds fewer rows than the manifest lists,
+generation folders and temp files left by a run that was killed, vector or entity caches SQLite
+cannot read. `Pipeline.repair` (`python -m rag index --repair`) acts on it:
 the caches and leftovers are deleted, and an unusable generation is rebuilt from the seeds folder
 into a new one (the vector cache makes that cheap), published only when complete.
 """
@@ -19,6 +20,7 @@ from rag.errors import IndexCorruptError
 from rag.store import generations
 from rag.store.chroma import REPAIR_HINT, Store
 from rag.store.embed_cache import FILENAME as EMBED_CACHE_FILE
+from rag.store.tables import FILENAME as TABLES_FILE
 from rag.text.entities import CACHE_FILE as ENTITY_CACHE_FILE
 
 _CACHES = (EMBED_CACHE_FILE, ENTITY_CACHE_FILE)
@@ -55,6 +57,10 @@ def diagnose(index_dir: Path, collection: str) -> Diagnosis:
             d.problems.append(f"{index_dir} has no CURRENT pointer to a complete index")
         else:
             d.store.chunks()
+            tables = d.store.path / TABLES_FILE
+            # Loading reads every row, but not every page SQLite keeps (indexes, free pages).
+            if tables.exists() and not _sqlite_ok(tables):
+                raise IndexCorruptError(f"index tables {tables} are damaged (SQLite's quick_check fails)")
     except IndexCorruptError as exc:
         d.store = None
         d.problems.append(str(exc).replace(" " + REPAIR_HINT, ""))
@@ -63,7 +69,8 @@ def diagnose(index_dir: Path, collection: str) -> Diagnosis:
         if gen.name not in kept:
             d.leftovers.append(gen)
             d.problems.append(f"{gen.name}: a generation an interrupted rebuild left behind")
-    for tmp in [*index_dir.glob("*.tmp"), *((index_dir / current).glob("*.tmp") if current else [])]:
+    in_gen = [*(index_dir / current).glob("*.tmp"), *(index_dir / current).glob("lexical.tmp*")] if current else []
+    for tmp in [*index_dir.glob("*.tmp"), *in_gen]:
         d.leftovers.append(tmp)
         d.problems.append(f"{tmp.name}: a temp file an interrupted write left behind")
     for name in _CACHES:
