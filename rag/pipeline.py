@@ -195,6 +195,10 @@ class Pipeline:
         snap = stale or self._snapshot
         assert snap is not None
         now = time.monotonic()
+        if stale is None and not snap.store.path.is_dir():
+            # Its generation was deleted under it: the tables it holds in memory and Chroma's open
+            # files would go on answering from an index that no longer exists. (One stat a question.)
+            stale = snap
         if stale is None:
             if now - self._checked_at < self.config.index_check_seconds or self._write_lock.locked():
                 return False  # (this process's own writer serves what it wrote when it is done)
