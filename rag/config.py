@@ -70,6 +70,11 @@ class Config:
     text_cache_dir: Path | None = None
     # A file of `user:password` lines: the app asks everyone to log in (a shared server). None: no login.
     auth_file: Path | None = None
+    # Users of auth_file who may change the documents (upload, add links, remove, index the folder),
+    # comma-separated; empty: every logged-in user may.
+    admin_users: str = ""
+    # Serve on a non-loopback host without a login (app.py --insecure); refused otherwise.
+    insecure: bool = False
     # MiniLM reads at most 256 word pieces; ~170 cl100k tokens stays inside that for news prose.
     chunk_tokens: int = 170
     chunk_overlap: int = 30
@@ -79,7 +84,8 @@ class Config:
     chroma_url: str = ""
     chroma_tenant: str = "default_tenant"
     chroma_database: str = "default_database"
-    chroma_token: str = ""  # sent with every request, in chroma_token_header
+    # (secrets: repr=False keeps them out of every printed or logged Config)
+    chroma_token: str = field(default="", repr=False)  # sent with every request, in chroma_token_header
     # "Authorization" sends "Bearer <token>" (Chroma's default transport); any other header
     # (X-Chroma-Token) carries the token as it is.
     chroma_token_header: str = "Authorization"
@@ -114,7 +120,7 @@ class Config:
     # openai: any OpenAI-compatible server (Ollama, vLLM, llama.cpp server, OpenAI). Key: RAG_OPENAI_API_KEY.
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = "local-model"
-    openai_api_key: str = ""
+    openai_api_key: str = field(default="", repr=False)
     max_answer_sentences: int = 3
     max_question_chars: int = 1000
     # Earlier questions a follow-up may draw on (the last ones); hand-set: a topic is followed up
@@ -135,6 +141,11 @@ class Config:
     cleaning: CleaningTunables = field(default_factory=CleaningTunables)
     retrieve: RetrievalTunables = field(default_factory=RetrievalTunables)
     indexing: IndexingTunables = field(default_factory=IndexingTunables)
+
+    @property
+    def admins(self) -> frozenset[str]:
+        """The users named in admin_users (empty: no admin role, everyone logged in may change)."""
+        return frozenset(u.strip() for u in self.admin_users.split(",") if u.strip())
 
     def __post_init__(self) -> None:
         for name in ("seeds_dir", "index_dir", "prompts_dir", "cache_dir", "text_cache_dir", "auth_file"):
