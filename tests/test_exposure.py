@@ -5,7 +5,9 @@ No model here: the pipeline is replaced by a tripwire that records that the star
 from __future__ import annotations
 
 import pytest
-from test_app import load_app_module
+from app_server import AppProcess, app_env
+from gradio_client import Client
+from test_app import free_port, load_app_module
 
 from rag.web.auth import Access, is_loopback
 
@@ -84,3 +86,24 @@ def test_the_admin_rule():
         "only an admin can upload documents (RAG_ADMIN_USERS); you are logged in as carol, so the documents are unchanged")
     assert "not logged in" in (admins.denial(None, "remove documents") or "")
     assert not is_loopback("0.0.0.0") and not is_loopback("127.0.0.1.nip.io") and is_loopback("127.255.0.1")
+
+
+@pytest.mark.slow
+def test_insecure_really_serves_every_interface(tmp_path):
+    """The real start with --insecure on 0.0.0.0 (all interfaces, for the seconds of this test, over
+    a copy of the seeds): the warning line, then answers with no login; without the flag, exit 2."""
+    port = free_port()
+    refused = AppProcess(tmp_path, app_env(tmp_path), "--host", "0.0.0.0", "--port", str(port))
+    assert refused.wait(120) == 2
+    assert "RAG_AUTH_FILE" in refused.output() and "Loading the models" not in refused.output()
+    app = AppProcess(tmp_path, app_env(tmp_path), "--host", "0.0.0.0", "--port", str(port), "--insecure")
+    try:
+        app.wait_until_serving(f"http://127.0.0.1:{port}/")
+        text, answer = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
+            "What did Japan offer India?", [], api_name="/ask")
+        assert not answer["abstained"] and "[1]" in text
+    finally:
+        app.stop()
+    warnings = [line for line in app.output().splitlines() if line.startswith("warning:")]
+    assert warnings == ["warning: serving '0.0.0.0' with no login (--insecure): anyone who can reach this machine "
+                        "can ask, upload and remove documents"]
