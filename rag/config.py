@@ -47,6 +47,8 @@ class AnswerMode(StrEnum):
 
 EMBED_BACKENDS = tuple(EmbedBackend)
 ANSWER_MODES = tuple(AnswerMode)
+# user:password@ (or a token@) in an address: kept out of every message (Config.redact).
+_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 _CHOICES: dict[str, type[StrEnum]] = {"embed_backend": EmbedBackend, "retrieval": Retrieval, "answer_mode": AnswerMode}
 
 
@@ -147,6 +149,14 @@ class Config:
         """The users named in admin_users (empty: no admin role, everyone logged in may change)."""
         return frozenset(u.strip() for u in self.admin_users.split(",") if u.strip())
 
+    def redact(self, text: str) -> str:
+        """`text` (an error, a log line, an answer's note) without this config's secrets: the API key
+        and token, wherever a server echoed them, and a password written into an address."""
+        secrets = {self.openai_api_key, os.environ.get("OPENAI_API_KEY", ""), self.chroma_token}
+        for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
+            text = text.replace(secret, "[redacted]")
+        return _USERINFO.sub(r"\1[redacted]@", text)
+
     def __post_init__(self) -> None:
         for name in ("seeds_dir", "index_dir", "prompts_dir", "cache_dir", "text_cache_dir", "auth_file"):
             value = getattr(self, name)
@@ -205,7 +215,7 @@ class Config:
         if not 3 <= len(self.collection) <= 512:
             raise ConfigError("collection name must be 3-512 characters (a Chroma rule)")
         if self.chroma_url and not re.fullmatch(r"https?://[^/:\s]+(:\d+)?/?", self.chroma_url):
-            raise ConfigError(f"chroma_url must be http://host:port or https://host:port, not {self.chroma_url!r}")
+            raise ConfigError(f"chroma_url must be http://host:port or https://host:port, not {self.redact(self.chroma_url)!r}")
 
 
 def field_type(name: str) -> type[Any]:

@@ -36,7 +36,8 @@ class AppProcess:
     """A started app; `output()` is everything it wrote to stdout and stderr so far."""
 
     def __init__(self, tmp: Path, env: dict[str, str], *argv: str, debug: bool = False) -> None:
-        self.out, self.err = tmp / "app.out", tmp / "app.err"
+        n = len(list(tmp.glob("app-*.err")))  # one pair of files per start, kept for a failed test's reader
+        self.out, self.err = tmp / f"app-{n}.out", tmp / f"app-{n}.err"
         cmd = [sys.executable, "-c", DEBUG_START, *argv] if debug else [sys.executable, "app.py", *argv]
         with self.out.open("wb") as out, self.err.open("wb") as err:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=err)

@@ -107,3 +107,15 @@ def test_insecure_really_serves_every_interface(tmp_path):
     warnings = [line for line in app.output().splitlines() if line.startswith("warning:")]
     assert warnings == ["warning: serving '0.0.0.0' with no login (--insecure): anyone who can reach this machine "
                         "can ask, upload and remove documents"]
+
+
+def test_secrets_are_redacted_from_messages(monkeypatch):
+    from rag.config import Config
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment")
+    config = Config(openai_api_key="sk-abc123456789", chroma_token="tok-0987654321")
+    echoed = "Incorrect API key provided: sk-abc123456789; token tok-0987654321; env sk-from-the-environment"
+    assert config.redact(echoed) == "Incorrect API key provided: [redacted]; token [redacted]; env [redacted]"
+    assert config.redact("cannot reach https://admin:pa55@10.0.0.5:8000/v1 or http://tok@h:1") == \
+        "cannot reach https://[redacted]@10.0.0.5:8000/v1 or http://[redacted]@h:1"
+    assert "sk-abc123456789" not in repr(config) and "tok-0987654321" not in repr(config)
