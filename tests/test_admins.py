@@ -5,7 +5,10 @@ gradio_client logged in as an admin and as a plain user."""
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import uuid
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -112,3 +115,50 @@ def test_an_admin_uploads_and_removes(admin_server):
     assert not answer["abstained"] and "17 million" in answer["text"]
     alice.predict("uploads/narvik.txt", api_name="/remove")
     assert "uploads/narvik.txt" not in sources(alice)
+
+
+@contextmanager
+def logged_in_browser(url: str, login: tuple[str, str]):
+    """Headless Chromium (Debian's, as in test_browser.py), logged in through Gradio's login form."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from test_browser import CHROMEDRIVER, CHROMIUM, wait
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    with tempfile.TemporaryDirectory(prefix="dz-chromium-") as profile:
+        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--no-first-run", "--window-size=1280,1100", f"--user-data-dir={profile}"):
+            options.add_argument(arg)
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        try:
+            driver.get(url)
+            password = wait(driver, lambda d: d.find_elements("css selector", "input[type=password]"))[0]
+            driver.find_elements("css selector", "input[type=text]")[0].send_keys(login[0])
+            password.send_keys(login[1])
+            next(b for b in driver.find_elements("css selector", "button") if b.text.strip().lower() == "login").click()
+            wait(driver, lambda d: d.find_elements("css selector", "#dz-question textarea"))
+            yield driver, wait
+        finally:
+            driver.quit()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not (os.path.exists("/usr/bin/chromium") and os.path.exists("/usr/bin/chromedriver")),
+                    reason="needs Debian's chromium and chromium-driver")
+def test_the_page_disables_changes_for_a_plain_user(admin_server):
+    from test_browser import click_tab
+
+    url = admin_server[0]
+    note = "Only an admin can add or remove documents"
+
+    def controls(login: tuple[str, str], may: bool) -> None:
+        with logged_in_browser(url, login) as (driver, wait):
+            click_tab(driver, "Documents")
+            # (the page's load event disables them and shows the note: wait for that, not a fixed time)
+            wait(driver, lambda d: (note in d.find_element("css selector", "#dz-access-note").text) != may)
+            for button in ("#dz-upload-btn", "#dz-remove-btn", "#dz-link-btn"):
+                assert driver.find_element("css selector", button).is_enabled() is may
+
+    controls(USER, may=False)
+    controls(ADMIN, may=True)
