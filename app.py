@@ -2,9 +2,12 @@
 
     python app.py                      # http://127.0.0.1:7860 (RAG_HOST / RAG_PORT)
     python app.py --port 8080
+    python app.py --host 0.0.0.0       # refused without RAG_AUTH_FILE, unless --insecure
 
 A thin Gradio shell over the Python API (`rag.pipeline.Pipeline`): retrieval and answering live
 in `rag`, and all HTML (with the escaping of article text) in `rag.web.render`.
+
+With RAG_ADMIN_USERS, only those users may upload, add links, remove or index (UI and API alike).
 
 Named API endpoints, for `gradio_client.Client(url).predict(..., api_name=...)`:
     /ask        (question, history) -> (answer text, answer dict); history: earlier questions,
@@ -59,8 +62,16 @@ THEME = gr.themes.Default(
 Messages = list[dict[str, Any]]
 
 
-def create_app(pipeline: Pipeline) -> gr.Blocks:
-    """The Blocks app over a warmed-up pipeline. Start it with `launch(demo, config)`."""
+def create_app(pipeline: Pipeline, access: auth.Access | None = None) -> gr.Blocks:
+    """The Blocks app over a warmed-up pipeline. Start it with `launch(demo, config)`. `access` says
+    who may change the documents (default: from the pipeline's RAG_ADMIN_USERS and RAG_AUTH_FILE)."""
+    if access is None:
+        access = app_access(pipeline.config)
+
+    def denied(request: gr.Request | None, action: str) -> str | None:
+        """Checked in every handler that changes the index, UI and API alike: the page's disabled
+        buttons are a courtesy, the browser's events can be sent by anything that can log in."""
+        return access.denial(getattr(request, "username", None), action)
 
     def status() -> str:
         snap = pipeline.snapshot
@@ -75,21 +86,32 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
     def documents_view() -> tuple[str, dict, str]:
         return render.documents_html(pipeline.documents()), gr.update(choices=file_choices(), value=None), status()
 
-    def folder_view() -> tuple[str, dict]:
+    def folder_view(request: gr.Request | None = None) -> tuple[str, dict]:
         """What changed in the seeds folder since the last index, and the button that indexes it
-        (the app never indexes the folder on its own)."""
+        (the app never indexes the folder on its own; only an admin sees the button)."""
         note = pipeline.folder_note()
-        return (f'<p class="dz-note">{render.esc(note)}</p>' if note else ""), gr.update(visible=bool(note))
+        may = denied(request, "index the folder") is None
+        return (f'<p class="dz-note">{render.esc(note)}</p>' if note else ""), gr.update(visible=bool(note) and may)
+
+    def controls_view(request: gr.Request) -> tuple[dict, ...]:
+        """The change controls, disabled for a user who may not use them (with a note saying so)."""
+        may = denied(request, "change the documents") is None
+        note = "" if may else ('<p class="dz-note">Only an admin can add or remove documents; '
+                               "you can ask questions and browse them.</p>")
+        return (*(gr.update(interactive=may) for _ in range(5)), note)
 
     # (Gradio finds its progress tracker by this default value: B008 does not apply.)
-    def index_folder(progress: gr.Progress = gr.Progress()) -> tuple[str, str, dict, str, str, dict]:  # noqa: B008
+    def index_folder(request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple[str, str, dict, str, str, dict]:  # noqa: B008
+        refusal = denied(request, "index the folder")
+        if refusal:
+            return render.message_html([], [refusal]), *documents_view(), *folder_view(request)
         try:
             report = pipeline.index(progress=stage_progress(progress))
             ok, failed = [f"indexed the folder: added {len(report.added)}, updated {len(report.updated)}, "
                           f"removed {len(report.removed)}; now {report.documents} documents"], []
         except RagError as exc:
             ok, failed = [], [str(exc)]
-        return render.message_html(ok, failed), *documents_view(), *folder_view()
+        return render.message_html(ok, failed), *documents_view(), *folder_view(request)
 
     # -- chat ---------------------------------------------------------------------------------
     def respond(message: str, chat: Messages | None, questions: list[str] | None) -> Iterator[tuple[Messages, str, list[str]]]:
@@ -127,7 +149,11 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
         yield chat, "", questions + [question]
 
     # -- documents ------------------------------------------------------------------------------
-    def upload_files(paths: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str, dict, str, None]:  # noqa: B008
+    def upload_files(paths: list[str] | None, request: gr.Request,
+                     progress: gr.Progress = gr.Progress()) -> tuple[str, str, dict, str, None]:  # noqa: B008
+        refusal = denied(request, "upload documents")
+        if refusal:
+            return render.message_html([], [refusal]), *documents_view(), None
         ok, failed = [], []
         paths = paths or []
         batch: list[tuple[str, bytes]] = []
@@ -155,7 +181,10 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
         docs, choices, stat = documents_view()
         return render.message_html(ok, failed), docs, choices, stat, None
 
-    def link_from_box(url: str | None) -> tuple[str, str, dict, str, str]:
+    def link_from_box(url: str | None, request: gr.Request) -> tuple[str, str, dict, str, str]:
+        refusal = denied(request, "add links")
+        if refusal:
+            return render.message_html([], [refusal]), *documents_view(), url or ""
         ok, failed = [], []
         try:
             ok.append(_link_line(url or "", pipeline.add_link(url or "")))
@@ -164,9 +193,12 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
             failed.append(str(exc))
         return render.message_html(ok, failed), *documents_view(), url or ""
 
-    def remove_file(source: str | None) -> tuple[str, str, dict, str]:
+    def remove_file(source: str | None, request: gr.Request) -> tuple[str, str, dict, str]:
         ok, failed = [], []
-        if not source:
+        refusal = denied(request, "remove documents")
+        if refusal:
+            failed.append(refusal)
+        elif not source:
             failed.append("choose a file to remove first")
         else:
             try:
@@ -177,6 +209,11 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
         return render.message_html(ok, failed), *documents_view()
 
     # -- API-only endpoints (data, not HTML) ----------------------------------------------------
+    def refuse(request: gr.Request, action: str) -> None:
+        refusal = denied(request, action)
+        if refusal:
+            raise gr.Error(refusal)
+
     def api_ask(question: str, history: list[Any] | str | None = None) -> tuple[str, dict]:
         """Answer a question; history is the earlier questions (a list or a JSON array), oldest first."""
         try:
@@ -190,8 +227,9 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
             raise gr.Error(f"Something went wrong ({type(exc).__name__}); see the server log.") from exc
         return answer.text, answer.to_dict()
 
-    def api_upload(file: FileData) -> dict:
+    def api_upload(file: FileData, request: gr.Request) -> dict:
         """Index an uploaded .txt, .md, .html, .pdf or .docx article; it is answerable as soon as this returns."""
+        refuse(request, "upload documents")
         path, name = _uploaded(file)
         try:
             report = pipeline.upload(name, path.read_bytes())
@@ -199,8 +237,9 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
             raise gr.Error(str(exc)) from exc
         return {"message": _report_line(name, report), **asdict(report)}
 
-    def api_add_link(url: str) -> dict:
+    def api_add_link(url: str, request: gr.Request) -> dict:
         """Fetch a web page (http or https), keep it in the seeds folder and index it."""
+        refuse(request, "add links")
         try:
             result = pipeline.add_link(url)
         except RagError as exc:
@@ -217,8 +256,9 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
             for d in pipeline.documents()
         ]
 
-    def api_remove(document: str) -> dict:
+    def api_remove(document: str, request: gr.Request) -> dict:
         """Remove a document (by doc id or file name): its file's stories leave the index and disk."""
+        refuse(request, "remove documents")
         try:
             return asdict(pipeline.remove(document))
         except RagError as exc:
@@ -275,6 +315,7 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
                                                 choices=file_choices(), value=None, elem_id="dz-remove-choice")
                         remove_btn = gr.Button("Remove", variant="stop", elem_id="dz-remove-btn")
                 result = gr.HTML(elem_id="dz-result")
+                access_note = gr.HTML(elem_id="dz-access-note")
                 with gr.Row():
                     folder_note = gr.HTML(elem_id="dz-folder-note")
                     reindex_btn = gr.Button("Index the folder's changes", visible=False, elem_id="dz-reindex-btn")
@@ -296,6 +337,8 @@ def create_app(pipeline: Pipeline) -> gr.Blocks:
         # Another tab may have changed the index: show the current state on every page load.
         demo.load(documents_view, outputs=[docs_table, to_remove, status_line], api_visibility="private")
         demo.load(folder_view, outputs=[folder_note, reindex_btn], api_visibility="private")
+        demo.load(controls_view, outputs=[files, upload_btn, link_box, link_btn, remove_btn, access_note],
+                  api_visibility="private")
         reindex_btn.click(index_folder, outputs=[result, docs_table, to_remove, status_line, folder_note, reindex_btn],
                           api_visibility="private")
 
@@ -329,8 +372,16 @@ def launch(demo: gr.Blocks, config: Config, **kwargs: Any) -> tuple[Any, str, st
         settings["auth"] = auth.checker(auth.read_users(config.auth_file))
         settings["auth_message"] = "Dossier: log in with the account the server's owner gave you."
     settings.update(kwargs)
+    # (again here, for a caller that passes server_name itself: no open door by any path)
+    auth.exposure(settings["server_name"] or "", config.auth_file if settings.get("auth") else None, config.insecure)
     demo.queue(default_concurrency_limit=1)
     return demo.launch(**settings)
+
+
+def app_access(config: Config) -> auth.Access:
+    """Who may change the documents: RAG_ADMIN_USERS, checked against the login file's users."""
+    users = auth.read_users(config.auth_file) if config.auth_file is not None else None
+    return auth.access(config.admins, users, config.auth_file)
 
 
 def model_label(pipeline: Pipeline) -> str:
@@ -406,13 +457,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Dossier: chat with the news articles in the browser.")
     parser.add_argument("--host", help="address to listen on (default RAG_HOST or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default RAG_PORT or 7860)")
+    parser.add_argument("--insecure", action="store_true", default=None,
+                        help="serve a non-loopback --host without a login (RAG_INSECURE=1); refused otherwise")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("insecure", args.insecure)) if v is not None}
     try:
         config = Config.from_env(**overrides)
-        if config.auth_file is not None:
-            auth.read_users(config.auth_file)  # a bad login file stops the start, before the models load
+        # All of these stop the start before the models load: a bad login file, an admin who is
+        # not in it, a non-loopback address without a login.
+        access = app_access(config)
+        warning = auth.exposure(config.host, config.auth_file, config.insecure)
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
         print("Loading the models and opening the index…", file=sys.stderr)
         with ProgressBars() as bars:  # shown only when there is no index yet and one is built
             pipeline = Pipeline(config).warm_up(progress=bars)  # models load now, not on the first question
@@ -428,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MPLBACKEND", "agg")
     import matplotlib  # noqa: F401
 
-    launch(create_app(pipeline), config)
+    launch(create_app(pipeline, access), config)
     return 0
 
 

@@ -47,6 +47,8 @@ class AnswerMode(StrEnum):
 
 EMBED_BACKENDS = tuple(EmbedBackend)
 ANSWER_MODES = tuple(AnswerMode)
+# user:password@ (or a token@) in an address: kept out of every message (Config.redact).
+_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 _CHOICES: dict[str, type[StrEnum]] = {"embed_backend": EmbedBackend, "retrieval": Retrieval, "answer_mode": AnswerMode}
 
 
@@ -70,6 +72,11 @@ class Config:
     text_cache_dir: Path | None = None
     # A file of `user:password` lines: the app asks everyone to log in (a shared server). None: no login.
     auth_file: Path | None = None
+    # Users of auth_file who may change the documents (upload, add links, remove, index the folder),
+    # comma-separated; empty: every logged-in user may.
+    admin_users: str = ""
+    # Serve on a non-loopback host without a login (app.py --insecure); refused otherwise.
+    insecure: bool = False
     # MiniLM reads at most 256 word pieces; ~170 cl100k tokens stays inside that for news prose.
     chunk_tokens: int = 170
     chunk_overlap: int = 30
@@ -79,7 +86,8 @@ class Config:
     chroma_url: str = ""
     chroma_tenant: str = "default_tenant"
     chroma_database: str = "default_database"
-    chroma_token: str = ""  # sent with every request, in chroma_token_header
+    # (secrets: repr=False keeps them out of every printed or logged Config)
+    chroma_token: str = field(default="", repr=False)  # sent with every request, in chroma_token_header
     # "Authorization" sends "Bearer <token>" (Chroma's default transport); any other header
     # (X-Chroma-Token) carries the token as it is.
     chroma_token_header: str = "Authorization"
@@ -114,7 +122,7 @@ class Config:
     # openai: any OpenAI-compatible server (Ollama, vLLM, llama.cpp server, OpenAI). Key: RAG_OPENAI_API_KEY.
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = "local-model"
-    openai_api_key: str = ""
+    openai_api_key: str = field(default="", repr=False)
     max_answer_sentences: int = 3
     max_question_chars: int = 1000
     # Earlier questions a follow-up may draw on (the last ones); hand-set: a topic is followed up
@@ -135,6 +143,19 @@ class Config:
     cleaning: CleaningTunables = field(default_factory=CleaningTunables)
     retrieve: RetrievalTunables = field(default_factory=RetrievalTunables)
     indexing: IndexingTunables = field(default_factory=IndexingTunables)
+
+    @property
+    def admins(self) -> frozenset[str]:
+        """The users named in admin_users (empty: no admin role, everyone logged in may change)."""
+        return frozenset(u.strip() for u in self.admin_users.split(",") if u.strip())
+
+    def redact(self, text: str) -> str:
+        """`text` (an error, a log line, an answer's note) without this config's secrets: the API key
+        and token, wherever a server echoed them, and a password written into an address."""
+        secrets = {self.openai_api_key, os.environ.get("OPENAI_API_KEY", ""), self.chroma_token}
+        for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
+            text = text.replace(secret, "[redacted]")
+        return _USERINFO.sub(r"\1[redacted]@", text)
 
     def __post_init__(self) -> None:
         for name in ("seeds_dir", "index_dir", "prompts_dir", "cache_dir", "text_cache_dir", "auth_file"):
@@ -194,7 +215,7 @@ class Config:
         if not 3 <= len(self.collection) <= 512:
             raise ConfigError("collection name must be 3-512 characters (a Chroma rule)")
         if self.chroma_url and not re.fullmatch(r"https?://[^/:\s]+(:\d+)?/?", self.chroma_url):
-            raise ConfigError(f"chroma_url must be http://host:port or https://host:port, not {self.chroma_url!r}")
+            raise ConfigError(f"chroma_url must be http://host:port or https://host:port, not {self.redact(self.chroma_url)!r}")
 
 
 def field_type(name: str) -> type[Any]:

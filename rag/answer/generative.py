@@ -313,7 +313,12 @@ class _Run:
 
 
 def _describe(exc: Exception, config: Config) -> str:
-    """A one-line, actionable reason for a model failure."""
+    """A one-line, actionable reason for a model failure, without secrets: it is logged and shown
+    in the answer, and a server may echo the key it was sent ("Incorrect API key provided: sk-…")."""
+    return config.redact(_reason(exc, config))
+
+
+def _reason(exc: Exception, config: Config) -> str:
     name = type(exc).__name__
     if "Timeout" in name:
         return f"timed out after {config.llm_timeout:g} s (RAG_LLM_TIMEOUT)"

@@ -178,7 +178,7 @@ def build_openai(config: Config) -> LLMClient:
     from llama_index.llms.openai_like import OpenAILike
 
     if not config.openai_base_url.startswith(("http://", "https://")):
-        raise ConfigError(f"RAG_OPENAI_BASE_URL={config.openai_base_url!r} must start with http:// or https://")
+        raise ConfigError(f"RAG_OPENAI_BASE_URL={config.redact(config.openai_base_url)!r} must start with http:// or https://")
     # Local servers ignore the key, but the OpenAI client refuses to start without one.
     key = config.openai_api_key or os.environ.get("OPENAI_API_KEY") or "no-key"
     llm = OpenAILike(

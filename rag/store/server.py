@@ -65,7 +65,7 @@ class Connection:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.url = config.chroma_url.rstrip("/")
-        self.where = f"the Chroma server at {self.url}"
+        self.where = f"the Chroma server at {config.redact(self.url)}"  # (messages never show a password)
 
     def client(self) -> Any:
         cfg = self.config
@@ -113,7 +113,7 @@ class Connection:
         import httpx
         from chromadb.errors import AuthorizationError, ChromaAuthError, NotFoundError
 
-        text = str(exc)
+        text = self.config.redact(str(exc))  # a server or proxy may echo the token it was sent
         if isinstance(exc, (ChromaAuthError, AuthorizationError)) or any(
             w in text for w in ("401", "403", "Unauthorized", "Forbidden", "AuthorizationError")
         ):
@@ -165,7 +165,7 @@ class Connection:
         except NotFoundError:
             pass
         except Exception as exc:
-            log.warning("could not delete the old collection %s on %s: %s", name, self.url, exc)
+            log.warning("could not delete the old collection %s on %s: %s", name, self.where, self.config.redact(str(exc)))
 
 
 class _Guarded:
