@@ -304,7 +304,16 @@ class Pipeline:
             current = None if rebuild else self._current_store()
             if not rebuild:
                 self._check_compatible(current)
-            store, report = self._indexer_().sync(current, files, progress=progress)
+            try:
+                store, report = self._indexer_().sync(current, files, progress=progress)
+            except Exception:
+                # A failed write of this process's own (a full disk) may have touched the tables'
+                # files: that is no other process's update to follow, and reopening a fresh Chroma
+                # view beside the client that failed hung its next read.
+                snap = self._snapshot
+                if snap is not None and not isinstance(snap.store, ServerStore):
+                    self._seen = generations.disk_state(self.config.index_dir, snap.store.path)
+                raise
             snap = self._snapshot
             if not report.changed and snap is not None and store is snap.store and store.tables_signature() == snap.signature:
                 return report  # nothing changed: the snapshot being served is still exact
