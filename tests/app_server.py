@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+from chroma_server import terminate
 from conftest import ROOT, SEEDS, SHARED_TEXT_CACHE
 
 # Root logging at DEBUG before app.py's own basicConfig (which then keeps it): every library's
@@ -59,13 +60,7 @@ class AppProcess:
         return self.proc.wait(timeout=limit)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, 30)
 
     def output(self) -> str:
         return (self.out.read_text("utf-8", "replace") + "\n" + self.err.read_text("utf-8", "replace"))
