@@ -21,7 +21,7 @@ from rag.bench.corpus import generate, write_folder
 from rag.errors import IndexBusyError, IndexCorruptError, IndexWriteError
 from rag.pipeline import Pipeline
 from rag.store.chroma import Store
-from rag.store.integrity import diagnose, disk_full
+from rag.store.integrity import diagnose, disk_full, space_shortfall
 from rag.store.lock import index_lock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -259,10 +259,19 @@ def mount_tmpfs(path: Path, size: str) -> bool:
     return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True).returncode == 0
 
 
+def test_space_shortfall_names_what_is_free_and_needed(tmp_path):
+    assert space_shortfall(tmp_path, 0) == ""
+    assert space_shortfall(tmp_path, 10) == ""  # (70 kB: any disk the tests run on has that)
+    short = space_shortfall(tmp_path, 10**12)  # 10 PB
+    assert short.startswith("the disk is full for this update: ") and short.endswith(" MB needed")
+
+
 @pytest.mark.slow
 def test_full_disk_keeps_the_previous_index_serving(tmp_path, embedder):
-    """A 3 MB tmpfs holds the seeds' index (1.4 MB) but not 60 more articles. Needs root to mount
-    it (and CAP_SYS_ADMIN in a container); without, the test is skipped: no RLIMIT_FSIZE fallback was built."""
+    """A 3 MB tmpfs holds the seeds' index (1.5 MB) but not 60 more articles (5.8 MB). Needs root to
+    mount it (and CAP_SYS_ADMIN in a container); without, the test is skipped: no RLIMIT_FSIZE fallback was built.
+    The update is refused before Chroma is touched: a full disk in the middle of Chroma's write
+    poisons its client (rag.store.integrity.space_shortfall), which hung this test in 1 of 2 runs."""
     disk = tmp_path / "disk"
     if not mount_tmpfs(disk, "3m"):
         pytest.skip("mounting a tmpfs needs root")
@@ -273,7 +282,7 @@ def test_full_disk_keeps_the_previous_index_serving(tmp_path, embedder):
         documents = len(pipeline.documents())
         write_folder(generate(60), config.seeds_dir / "synthetic")
         for rebuild in (False, True):
-            with pytest.raises(IndexWriteError, match=r"could not write the index at .*: the disk is full .*the previous index is still serving"):
+            with pytest.raises(IndexWriteError, match=r"could not write the index at .*: the disk is full for this update: [\d.]+ MB free, about [\d.,]+ MB needed; the previous index is still serving"):
                 pipeline.index(rebuild=rebuild)
             assert len(pipeline.documents()) == documents and pipeline.ask(JAPAN).citations
         assert [p.name for p in (disk / "index").glob("gen-*")] == [Store.current_name(disk / "index")]

@@ -26,7 +26,7 @@ from rag.store.chroma import SCHEMA_VERSION, Manifest, Store, sentence_id
 from rag.store.embed_cache import FILENAME as EMBED_CACHE_FILE
 from rag.store.embed_cache import EmbeddingCache, embed_with_cache
 from rag.store.embeddings import Embedder
-from rag.store.integrity import disk_full
+from rag.store.integrity import disk_full, space_shortfall
 from rag.store.lock import index_lock
 from rag.store.server import create as create_store
 from rag.store.server import is_server, open_current, origin, planned_on
@@ -343,6 +343,12 @@ class Indexer:
 
             t_plan = time.perf_counter()
             timings["plan"] = t_plan - t4
+            if not is_server(self.config):
+                short = space_shortfall(target.path, len(to_add))
+                if short:
+                    raise IndexWriteError(
+                        f"could not write the index at {self.config.index_dir}: {short}; the previous index "
+                        "is still serving. Free some space, then run `python -m rag index` again.")
             with target.writing():  # server mode: the writer lock, and the version still the planned one
                 if to_add:
                     target.add_sentences([sent_ids[i] for i in to_add], [rows[i] for i in to_add],

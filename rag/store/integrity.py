@@ -104,6 +104,36 @@ def remove_leftovers(d: Diagnosis) -> list[str]:
     return removed
 
 
+# On-disk growth of an embedded index per sentence row added (Chroma's log, metadata and HNSW
+# segments plus the tables), measured by scripts/measure_row_bytes.py on the seeds and the bench's
+# synthetic articles (2026-12-02, a29f5a6): 7,027 B/row for the seeds' 220 rows, 7,062 for 826
+# more, 4,645 for 4,111 more (pages are allocated in steps). The largest is taken.
+BYTES_PER_SENTENCE_ROW = 7_100
+# Room asked for beyond that growth: Chroma holds a write in its log until it has applied it to its
+# segments, so a write's peak exceeds what remains after it. A margin, not a fit: not measured.
+WRITE_HEADROOM = 1.5
+
+
+def space_shortfall(folder: Path, new_rows: int) -> str:
+    """Why adding `new_rows` sentence rows under `folder` would fill its disk (in words), else "".
+
+    Checked before an embedded index is touched because Chroma 1.5.9 cannot take a full disk in
+    the middle of a write: the rows stay in its log unapplied, every query then tries to apply
+    them first and fails, and after two or three failures a query blocks forever in its Rust core,
+    even once space is freed (measured on a 3 MB tmpfs). Only a new process recovers.
+    """
+    import shutil
+
+    needed = int(new_rows * BYTES_PER_SENTENCE_ROW * WRITE_HEADROOM)
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return ""  # (the write itself will say what is wrong with the folder)
+    if free >= needed:
+        return ""
+    return f"the disk is full for this update: {free / 1e6:,.1f} MB free, about {needed / 1e6:,.1f} MB needed"
+
+
 def disk_full(exc: BaseException) -> str:
     """Why a write failed when it was for lack of space (in words), else ""; follows the chain of causes."""
     seen: set[int] = set()
