@@ -4,13 +4,13 @@ as it does in the product); the answer model is the shipped one (rag/data/answer
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 from rag.answer.answering import ABSTAIN_TEXT, AnswerRequest
-from rag.answer.extractive import ExtractiveAnswerer, decision_features
+from rag.answer.extractive import ExtractiveAnswerer
 from rag.config import Config
 from rag.retrieve.context import CorpusStats, Evidence, Memo, Sentences, Story
 from rag.schema import Chunk, DocRecord, Passage, SentenceRow
@@ -186,32 +186,3 @@ def test_one_vector_per_sentence_nearest_the_query_or_the_first_clause():
     assert [r.seg_start for r in rows] == [22, -1] and np.allclose(near[0], vectors[1])
     rows, first = one_per_sentence(clauses, vectors)
     assert [r.seg_start for r in rows] == [0, -1] and np.allclose(first[0], vectors[0])
-
-
-def test_the_verb_check_parses_only_when_it_could_change_the_decision():
-    ev, passages = evidence({"plant": PLANT})
-    answerer, request, _ = ask(QUESTION, ev, passages)
-    question = answerer.analyse(request)
-    shipped = answerer.model
-
-    def best_of(a: ExtractiveAnswerer):
-        cands = a.candidates(request, question)
-        return cands, next(c for c in cands if c.eligible)
-
-    cands, best = best_of(answerer)
-    probabilities = {}
-    for verb in (False, True):
-        best.same_event = verb
-        probabilities[verb] = shipped.probability(decision_features(question, cands))
-    assert probabilities[True] > probabilities[False]  # "cut 900 jobs" answers "How many jobs will … cut"
-    band = (probabilities[True] + probabilities[False]) / 2
-    for threshold, parsed, answers in ((0.001, False, True), (0.999, False, False), (band, True, True)):
-        lazy = ExtractiveAnswerer(Config(), model=replace(shipped, abstain_below=threshold))
-        cands, best = best_of(lazy)
-        p = lazy.confidence(question, cands)
-        assert (best.same_event is not None) is parsed, threshold
-        assert (p >= threshold) is answers, threshold
-        if parsed:
-            assert best.same_event is True and p == pytest.approx(probabilities[True])
-        answer = lazy.answer(request)
-        assert answer.abstained is not answers

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from rag.answer.question import ORDINAL_WORD, PLACE, VALUE, YEAR, Constraint, Question, currency_words
+from rag.answer.question import PLACE, VALUE, YEAR, Constraint, Question, currency_words
 from rag.text.entities import NUMERIC_LABELS, Entity
 from rag.text.lexical import stem
 from rag.tunables import AnswerTunables
@@ -136,45 +136,26 @@ def constraint_share(constraints: tuple[Constraint, ...], text: Text) -> float:
     return sum(holds(c, text) for c in constraints) / len(constraints)
 
 
-_GROUP = {"GPE": "place", "NORP": "place", "LOC": "place", "ORG": "org", "PERSON": "person"}  # "org", "person": a "name" conflict
+_GROUP = {"GPE": "place", "NORP": "place", "LOC": "place", "ORG": "org", "PERSON": "person"}
 _YEAR_IN = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 
 
-CONFLICT_GROUPS = ("year", "place", "name", "ordinal")
-_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
-             "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
-             "eighteenth", "nineteenth", "twentieth")
-
-
-def _ordinal(word: str) -> str:
-    """"2nd" and "second" are one ordinal."""
-    digits = word.rstrip("stndrh")
-    return _ORDINALS[int(digits) - 1] if digits.isdigit() and 0 < int(digits) <= len(_ORDINALS) else word
-
-
-def conflicts(q: Question, sentence: str, offset: int, entities: list[Entity], view: Text) -> frozenset[str]:
-    """What the sentence is about another one of: it lacks the question's year (country,
-    organisation or person, ordinal) and names a different one ("54 caps for the USA" when asked
-    about Wales, a 2003 figure when asked about 2004, the fourth series when asked about the third).
-    The groups in conflict, of CONFLICT_GROUPS."""
-    out: set[str] = set()
+def conflicts(q: Question, sentence: str, offset: int, entities: list[Entity], view: Text) -> bool:
+    """The sentence is about another one of what the question names: it lacks the question's
+    country (organisation, person, year) and names a different one ("54 caps for the USA" when
+    asked about Wales, a 2003 figure when asked about 2004)."""
     for c in q.constraints:
         group = "year" if c.kind == YEAR else _GROUP.get(c.label)
-        if group is None or group in out or holds(c, view):
+        if group is None or holds(c, view):
             continue
         for e in entities:
             text = sentence[e.start - offset : e.end - offset]
             if group == "year":
                 if e.label == "DATE" and any(y != c.words[0] for y in _YEAR_IN.findall(text)):
-                    out.add("year")
+                    return True
             elif _GROUP.get(e.label) == group and not set(_WORD.findall(text.lower())) <= q.words:
-                out.add("place" if group == "place" else "name")
-    if q.ordinals:
-        asked = {_ordinal(o) for o in q.ordinals}
-        stated = {_ordinal(o) for o in ORDINAL_WORD.findall(view.lower)}
-        if stated and not stated & asked:
-            out.add("ordinal")
-    return frozenset(out)
+                return True
+    return False
 
 
 def answer_values(q: Question, sentence: str, offset: int, entities: list[Entity]) -> list[Entity]:

@@ -25,9 +25,7 @@ import numpy as np
 
 from rag.answer.answering import ABSTAIN_TEXT, AnswerRequest
 from rag.answer.citations import citation, with_markers
-from rag.answer.events import governing_verb, same_event
 from rag.answer.evidence import (
-    CONFLICT_GROUPS,
     Text,
     answer_values,
     conflicts,
@@ -56,12 +54,12 @@ _QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "wh
 # beside the question's words or right before the noun asked about), and whether the question's
 # names are in it and in its story.
 FEATURES = ("dense", "lexical", "order", "rank", "typed", "typed_near", "open", "cons_sentence", "cons_story",
-            "story_lexical", "title_lexical", "lead", "focus_in_sentence", "value_by_focus", "prev_lexical",
-            *(f"conflict_{g}" for g in CONFLICT_GROUPS), "cons_context", "rare_terms", "typed_primary", "count_match")
+            "story_lexical", "title_lexical", "lead", "focus_in_sentence", "value_by_focus", "prev_lexical", "conflict",
+            "cons_context", "rare_terms", "typed_primary", "count_match")
 # Per question, from its best sentence and the runner-up: does the best one answer?
 DECISION_FEATURES = ("score", "margin", "dense", "lexical", "untyped", "typed_near", "value_by_focus", "open", "strict",
-                     "cons_sentence", "story_lexical", "soft_in_story", "eligible_share",
-                     *(f"conflict_{g}" for g in CONFLICT_GROUPS), "cons_context", "count_match", "same_event")
+                     "cons_sentence", "story_lexical", "soft_in_story", "eligible_share", "conflict",
+                     "cons_context", "count_match")
 
 
 @dataclass(frozen=True)
@@ -103,7 +101,6 @@ class Candidate:
     eligible: bool  # passes the evidence checks: a value of the type asked for (when strict), in a story about what the question names
     soft_in_story: float = 1.0  # share of all the question's names (soft ones too) in the story
     score: float = 0.0
-    same_event: bool | None = None  # the value's verb is the question's (parsed only for the sentences decided on)
 
     def feature(self, name: str) -> float:
         return float(self.features[FEATURES.index(name)])
@@ -120,9 +117,8 @@ def decision_features(question: Question, ranked: list[Candidate]) -> np.ndarray
     untyped = float(bool(question.expects) and not best.values)  # asks for a kind of thing the sentence lacks
     return np.array([best.score, best.score - runner, f("dense"), f("lexical"), untyped, f("typed_near"),
                      f("value_by_focus"), f("open"), float(question.strict), f("cons_sentence"), f("story_lexical"),
-                     best.soft_in_story, len(eligible) / max(1, len(ranked)),
-                     *(f(f"conflict_{g}") for g in CONFLICT_GROUPS), f("cons_context"), f("count_match"),
-                     float(bool(best.same_event))], dtype=np.float32)
+                     best.soft_in_story, len(eligible) / max(1, len(ranked)), f("conflict"),
+                     f("cons_context"), f("count_match")], dtype=np.float32)
 
 
 def join(eligible: list[Candidate], max_sentences: int, margin: float, same_fact_cosine: float) -> list[Candidate]:
@@ -176,8 +172,7 @@ class ExtractiveAnswerer:
             return asked
         full = analyse(request.query)
         return Question(asked.text, asked.wh or full.wh, asked.focus or full.focus, asked.expects or full.expects,
-                        full.constraints, asked.words | full.words, asked.exact or full.exact,
-                        asked.ordinals or full.ordinals, asked.verbs or full.verbs)
+                        full.constraints, asked.words | full.words, asked.exact or full.exact)
 
     def answer(self, request: AnswerRequest) -> Answer:
         return self.decide(request)[0]
@@ -198,7 +193,8 @@ class ExtractiveAnswerer:
         candidates = self.candidates(request, question)
         model = self.model
         eligible = [c for c in candidates if c.eligible]
-        confidence = self.confidence(question, candidates)
+        z = decision_features(question, candidates)
+        confidence = model.probability(z) if z is not None else 0.0
         answer.confidence = round(confidence, 4)
         if not eligible or confidence < model.abstain_below:
             answer.text = ABSTAIN_TEXT
@@ -227,42 +223,10 @@ class ExtractiveAnswerer:
         out = []
         # Only the sentences the extractive answer itself could have used (its best few).
         for c in eligible[: self.config.max_answer_sentences]:
-            self.align(question, c)
             z = decision_features(question, [c, *(o for o in eligible if o is not c), *rest])
             if z is not None and self.model.probability(z) >= self.model.abstain_below:
                 out.append(c)
         return out
-
-    def confidence(self, question: Question, candidates: list[Candidate]) -> float:
-        """P(the best eligible sentence answers), by the decision model. The verb check costs a parse
-        (on every question the answer step's p50 is 1.30 times that without it,
-        scripts/measure_verb_check.py), so it runs only when its answer could move the probability
-        across the threshold: for 28 of the 276 dev questions. For the others the decision is the
-        same either way, and the probability is the one it would have without a matching verb."""
-        eligible = [c for c in candidates if c.eligible]
-        if not eligible:
-            return 0.0
-        best = eligible[0]
-        if best.same_event is None:
-            best.same_event = False
-            without = decision_features(question, candidates)
-            best.same_event = None
-            assert without is not None  # there is an eligible sentence
-            k = DECISION_FEATURES.index("same_event")
-            with_verb = without.copy()
-            with_verb[k] = 1.0
-            low, high = sorted((self.model.probability(without), self.model.probability(with_verb)))
-            if low >= self.model.abstain_below or high < self.model.abstain_below:
-                return self.model.probability(without)
-            self.align(question, best)
-        z = decision_features(question, candidates)
-        return self.model.probability(z) if z is not None else 0.0
-
-    def align(self, question: Question, c: Candidate) -> None:
-        """Parse the sentence about to be decided on: does its value belong to the question's event?"""
-        if c.same_event is None:
-            value = c.values[0] if c.values else None
-            c.same_event = same_event(question.verbs, governing_verb(c.row.text, value, c.row.start))
 
     def _count_match(self, q: Question, row: SentenceRow, values: list[Entity]) -> float:
         """For "how many <noun>": how close in meaning the noun after the best-matching count is to
@@ -314,9 +278,9 @@ class ExtractiveAnswerer:
             by_focus = _values_before(values, row, focus, self.config.answer) if focus and values else []
             if question.expects == {"CARDINAL"} and focus & present:
                 values = by_focus  # the sentence names what is counted: only the number before it counts it
-            view = text_view(row.text) if question.constraints or question.ordinals else None
+            view = text_view(row.text) if question.constraints else None
             cons_sentence = constraint_share(question.constraints, view) if view else 1.0
-            conflict = conflicts(question, row.text, row.start, ents, view) if view else frozenset()
+            conflict = conflicts(question, row.text, row.start, ents, view) if view else False
             # With the sentence before: "He won the seat in 1964" names its subject one sentence earlier.
             cons_context = constraint_share(question.constraints, text_view(f"{prev_text} {row.text}")) if view else 1.0
             cons_story = constraint_share(tuple(c for c in question.constraints if c.hard), story)
@@ -336,7 +300,7 @@ class ExtractiveAnswerer:
                 float(bool(focus & present)),
                 float(bool(by_focus)),
                 prev_lexical,
-                *(float(g in conflict) for g in CONFLICT_GROUPS),
+                float(conflict),
                 cons_context,
                 len(rare & present) / len(rare) if rare else 1.0,
                 float(any(v.label == question.primary for v in values)),

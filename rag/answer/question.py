@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from rag.answer.events import event_verbs
 from rag.text.entities import NLP_LOCK, NUMERIC_LABELS, full_pipeline
 
 _TYPES_FILE = Path(__file__).parent.parent / "data" / "answer_types.json"
@@ -34,10 +33,6 @@ NAME, PLACE, YEAR, VALUE = "name", "place", "year", "value"
 _PLACE_LABELS = {"GPE", "NORP", "LOC"}
 _NAME_LABELS = {"PERSON", "ORG", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"}
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)s?\b")
-# English ordinals (closed-class grammar, not a corpus list): the tagger marks them in questions
-# (ORDINAL), and the evidence check finds them in sentences, where they are not stored.
-ORDINAL_WORD = re.compile(r"\b(?:\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
-                          r"|eleventh|twelfth|(?:thir|four|fif|six|seven|eigh|nine)teenth|twentieth)\b")
 # Nouns that only say "a name of": "what is the name of the company" asks about the company.
 _GENERIC_HEADS = {"name", "title", "identity", "kind", "type", "sort"}
 _WH = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
@@ -70,8 +65,6 @@ class Question:
     constraints: tuple[Constraint, ...]
     words: frozenset[str]  # lower-case words of the question: a value it already states is not an answer
     exact: bool = False  # asks for a precise value ("which date", "the exact total"): "earlier this month" or "billions" does not do
-    ordinals: tuple[str, ...] = ()  # ordinals the question states ("second", "3rd"): of a ranking or a series, lower case
-    verbs: tuple[str, ...] = ()  # the event it asks about, as verb lemmas ("open"; see rag.answer.events)
 
     @property
     def primary(self) -> str:
@@ -163,9 +156,8 @@ def analyse(text: str) -> Question:
     expects = _expected(wh, wh_tok, focus)
     exact = bool(expects) and (any(t.lower_ in _EXACT for t in doc) or (
         bool(expects & TIME_LIKE) and focus is not None and focus.lemma_.lower() in ("date", "day")))
-    ordinals = tuple(dict.fromkeys(w for e in doc.ents if e.label_ == "ORDINAL" for w in ORDINAL_WORD.findall(e.text.lower())))
     return Question(text, wh, focus.lemma_.lower() if focus is not None else "", expects,
-                    tuple(_constraints(doc, focus)), words, exact, ordinals, event_verbs(doc))
+                    tuple(_constraints(doc, focus)), words, exact)
 
 
 def _focus_noun(doc, wh):
@@ -262,9 +254,6 @@ def _constraints(doc, focus) -> list[Constraint]:
     for ent in doc.ents:
         toks = [t for t in ent if not t.is_stop and not t.is_punct and t.lower_ not in ("'s", "’s")]
         if focus is not None and focus in ent:
-            # "which month of 2024": the month is asked for, the year is still the question's.
-            if ent.label_ == "DATE":
-                out += [Constraint(m.group(1), YEAR, (m.group(1),)) for m in _YEAR.finditer(ent.text)]
             continue
         covered.update(t.i for t in ent)
         if ent.label_ == "DATE":
@@ -277,13 +266,6 @@ def _constraints(doc, focus) -> list[Constraint]:
             out.append(Constraint(ent.text, PLACE, tuple(t.lower_ for t in toks), ent.label_))
         elif ent.label_ in _NAME_LABELS and toks:
             out.append(Constraint(ent.text, NAME, tuple(t.lower_ for t in toks), ent.label_))
-    # Years the recogniser missed ("which month of 2024" tags no DATE).
-    years = {c.words[0] for c in out if c.kind == YEAR}
-    for t in doc:
-        m = _YEAR.fullmatch(t.text)
-        if m and t.i not in covered and t.like_num and m.group(1) not in years:
-            years.add(m.group(1))
-            out.append(Constraint(m.group(1), YEAR, (m.group(1),)))
     # Proper nouns the recogniser missed ("Xiluodu", "Metrovias"), the sentence's first word aside.
     for t in doc:
         if t.i in covered or t.pos_ != "PROPN" or t.i == 0 or t.is_stop or not t.text[:1].isupper():
