@@ -76,6 +76,36 @@ def test_editing_a_page_keeps_the_vectors_of_its_unchanged_stories(fresh_pipelin
     assert hit[0].chunk.doc_id == "000_c0363eb08f2c74e0" and hit[0].dense_rank is not None
 
 
+def test_files_indexed_right_after_they_were_written_are_vouched_for_by_their_stat_later(fresh_pipeline, monkeypatch):
+    """A file written within the racy window gets no recorded stat when it is indexed; the next
+    update, once its stat can vouch for it, records it, so that later ones stop reading it."""
+    import os
+    import time
+
+    from rag.store import indexer
+
+    p = fresh_pipeline
+    files = sorted(p.config.seeds_dir.glob("*.txt"))
+    for f in files:
+        os.utime(f)  # just written, as a folder copied a moment ago
+    p.index()
+    assert all("stat" not in info for info in p.snapshot.store.manifest().files.values())
+    past = time.time() - 60
+    for f in files:
+        os.utime(f, (past, past))  # the same bytes, now old enough for their stat to vouch for them
+    again = p.index()
+    assert not again.changed and again.chunks_embedded == 0
+    recorded = p.snapshot.store.manifest().files
+    assert {s: info["stat"] for s, info in recorded.items()} == {
+        f.name: [f.stat().st_size, f.stat().st_mtime_ns] for f in files}
+
+    reads = []
+    real = indexer.read_bytes
+    monkeypatch.setattr(indexer, "read_bytes", lambda path, limit: reads.append(path) or real(path, limit))
+    third = p.index()
+    assert not third.changed and reads == []  # nothing read, nothing hashed
+
+
 def test_a_bad_file_fails_the_run_and_the_previous_index_keeps_serving(fresh_pipeline):
     p = fresh_pipeline
     p.index()
