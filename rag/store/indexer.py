@@ -298,8 +298,8 @@ class Indexer:
             readded = set(sent_ids)
             stale_sents = [sid for sid in kept_ids if sid not in readded]
             to_add = [i for i, sid in enumerate(sent_ids) if sid not in kept_ids]
-            for source, stat in restat.items():
-                manifest.files[source] = {**manifest.files[source], "stat": stat}
+            for source, recorded in restat.items():
+                manifest.files[source] = {**manifest.files[source], "stat": recorded}
             for source in stale_sources:
                 manifest.files.pop(source, None)
             for d in stale_docs:
