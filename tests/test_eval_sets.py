@@ -8,13 +8,12 @@ them skip where RAG_BBC_ARTICLES is not set (.ci/run sets it).
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SETS = {"dev": ROOT / "eval" / "bbc_dev.jsonl", "test": ROOT / "eval" / "bbc_test.jsonl"}
+from rag.eval import haystack
+
+SETS = haystack.QUESTIONS  # the files the eval and the fit read
 TYPES = {"who", "organisation", "where", "when", "number", "money", "percent", "why", "multi_sentence", "unanswerable"}
 
 
@@ -50,10 +49,10 @@ def test_no_story_is_on_both_sides_of_the_split():
 
 @pytest.fixture(scope="module")
 def articles() -> dict[str, str]:
-    path = Path(os.environ.get("RAG_BBC_ARTICLES", ROOT.parent / "shared" / "benchmarks" / "bbc_news" / "articles.jsonl"))
+    path = haystack.default_articles()
     if not path.is_file():
         pytest.skip(f"BBC articles not found at {path} (set RAG_BBC_ARTICLES); they cannot ship in the repository")
-    return {(a := json.loads(line))["id"]: a["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+    return {a["id"]: a["text"] for a in haystack.read_articles(path)}
 
 
 @pytest.mark.parametrize("split", sorted(SETS))

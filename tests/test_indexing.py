@@ -1,7 +1,9 @@
 """Incremental indexing, failure safety and corrupt-index handling, on a real Chroma on disk."""
 
+import os
 import shutil
 import threading
+import time
 
 import pytest
 from conftest import make_config
@@ -9,6 +11,7 @@ from format_fixtures import image_only_pdf
 
 from rag.errors import CorpusError, IndexCorruptError
 from rag.pipeline import Pipeline
+from rag.store import indexer as indexer_module
 from rag.store.chroma import Store
 
 pytestmark = pytest.mark.slow  # the embedding model and Chroma indexes
@@ -79,11 +82,6 @@ def test_editing_a_page_keeps_the_vectors_of_its_unchanged_stories(fresh_pipelin
 def test_files_indexed_right_after_they_were_written_are_vouched_for_by_their_stat_later(fresh_pipeline, monkeypatch):
     """A file written within the racy window gets no recorded stat when it is indexed; the next
     update, once its stat can vouch for it, records it, so that later ones stop reading it."""
-    import os
-    import time
-
-    from rag.store import indexer
-
     p = fresh_pipeline
     files = sorted(p.config.seeds_dir.glob("*.txt"))
     for f in files:
@@ -100,8 +98,8 @@ def test_files_indexed_right_after_they_were_written_are_vouched_for_by_their_st
         f.name: [f.stat().st_size, f.stat().st_mtime_ns] for f in files}
 
     reads = []
-    real = indexer.read_bytes
-    monkeypatch.setattr(indexer, "read_bytes", lambda path, limit: reads.append(path) or real(path, limit))
+    real = indexer_module.read_bytes
+    monkeypatch.setattr(indexer_module, "read_bytes", lambda path, limit: reads.append(path) or real(path, limit))
     third = p.index()
     assert not third.changed and reads == []  # nothing read, nothing hashed
 
