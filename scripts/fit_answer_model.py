@@ -184,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="indexes kept between runs (shared with `python -m rag.eval --workdir .cache/eval`)")
     parser.add_argument("--out", type=Path, default=MODEL_FILE)
     parser.add_argument("--corpus", type=Path, help="haystack articles (default: the shared BBC copy)")
+    parser.add_argument("--bbc-questions", type=int, metavar="N",
+                        help="fit on the first N questions of eval/bbc_dev.jsonl only (default: all of them; "
+                             "the shipped weights name the N they were fitted on in their provenance)")
     args = parser.parse_args(argv)
     base = Config.from_env()
     embedder = Embedder.from_config(base)
@@ -198,6 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     mixed = Pipeline(Config.from_env(seeds_dir=hay, index_dir=work / "haystack-default" / "index"), embedder=embedder).warm_up(sync=True)
     print(f"indexes ready in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     dev_seeds, dev_bbc = load_gold(DEV_SEEDS), haystack.load_questions("dev")
+    if args.bbc_questions is not None:
+        if not 0 < args.bbc_questions <= len(dev_bbc):
+            parser.error(f"--bbc-questions must be between 1 and {len(dev_bbc)}")
+        dev_bbc = dev_bbc[: args.bbc_questions]
     records = (collect(only_seeds, dev_seeds, "dev_qa/seeds") + collect(mixed, dev_seeds, "dev_qa/haystack")
                + collect(mixed, dev_bbc, "bbc_dev/haystack"))
     w, c_rank = fit_ranker(records)
@@ -237,8 +244,11 @@ def main(argv: list[str] | None = None) -> int:
             "fitted": time.strftime("%Y-%m-%d"),
             "commit": commit,
             "data": {name: {"questions": sum(q["set"] == name for q in records),
-                            "candidates": sum(len(q["cands"]) for q in records if q["set"] == name)}
+                            "candidates": sum(len(q["cands"]) for q in records if q["set"] == name),
+                            "ids": _id_range([q["id"] for q in records if q["set"] == name])}
                      for name in dict.fromkeys(q["set"] for q in records)},
+            "command": "scripts/fit_answer_model.py" + (f" --bbc-questions {args.bbc_questions}"
+                                                        if args.bbc_questions is not None else ""),
             "model": f"scikit-learn {sklearn.__version__} LogisticRegressionCV over C in {C_GRID} (5-fold, whole "
                      f"questions held out): pairwise ranker without intercept, C={c_rank}; decision model, C={c_decide}",
             "threshold_rule": f"abstain_below maximises abstention recall with at most {MAX_REFUSED:.0%} of answerable "
@@ -259,6 +269,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  tau {t:.3f}: " + " ".join(f"{k} {v:.2f}" for k, v in tau_scores[float(t)].items()), file=sys.stderr)
     print(json.dumps(result["provenance"]["dev_replay"]))
     return 0
+
+
+def _id_range(ids: list[str]) -> str:
+    """The questions a set's records came from, as the file's first and last id ("a001–f050")."""
+    return f"{ids[0]}–{ids[-1]}" if ids else ""
 
 
 if __name__ == "__main__":
