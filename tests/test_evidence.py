@@ -147,3 +147,14 @@ def test_a_unit_modifier_narrows_a_plain_figure():
     assert analyse("What was the exact dollar total of the projects?").expects == {"MONEY"}
     assert analyse("What was the percentage rise in sales?").expects == {"PERCENT"}
     assert len(analyse("What spending target has Japan set?").expects) > 1  # no unit named: any figure
+
+
+def test_prefix_lookups_agree_with_a_scan_of_every_word():
+    text = ("The Japanese delegation met British officials in Brighton in 2004; the 2004s boom, "
+            "Britain's Japan-born envoy and 20045 others.")
+    view = text_view(text)
+    for prefix in ("japa", "brit", "brig", "2004", "zzz", "the", "a", "20045", "o"):
+        assert view.has_prefix(prefix) == any(w.startswith(prefix) for w in view.words), prefix
+        for length in (4, 5, 7):
+            expected = any(w.startswith(prefix) and len(w) == length for w in view.words)
+            assert view.has_prefix(prefix, length=length) == expected, (prefix, length)

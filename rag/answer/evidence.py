@@ -42,6 +42,18 @@ class Text:
     acronyms: frozenset[str]
     caps: frozenset[str]  # words written in capitals ("US", "UK"), lower-cased: "us" the pronoun is not "US"
     stems: frozenset[str]  # stemmed words ("democrats" and "democrat" agree)
+    # The words in order, for prefix look-ups: a scan of a whole story's words per check was most
+    # of the answer step's time on long stories (bisect finds the first word with the prefix).
+    ordered: tuple[str, ...] = ()
+
+    def has_prefix(self, prefix: str, length: int | None = None) -> bool:
+        """Whether some word starts with `prefix` (and has `length` characters, when given)."""
+        i = bisect_left(self.ordered, prefix)
+        while i < len(self.ordered) and self.ordered[i].startswith(prefix):
+            if length is None or len(self.ordered[i]) == length:
+                return True
+            i += 1
+        return False
 
 
 def text_view(text: str) -> Text:
@@ -59,7 +71,8 @@ def text_view(text: str) -> Text:
                 acronyms.add("".join(w[0] for w in caps[i:j]).lower())
                 acronyms.add("".join(caps[i:j]).lower())
     caps = {w.lower() for w in re.findall(r"\b[A-Z][A-Z0-9.]*[A-Z0-9]\b", text)}  # "US", "G7", "U.S"
-    return Text(lower, frozenset(words), frozenset(acronyms), frozenset(caps), frozenset(stem(w) for w in words))
+    return Text(lower, frozenset(words), frozenset(acronyms), frozenset(caps), frozenset(stem(w) for w in words),
+                tuple(sorted(words)))
 
 
 @lru_cache(maxsize=1)
@@ -72,6 +85,13 @@ def place_aliases() -> dict[str, frozenset[str]]:
         for w in names:
             out.setdefault(w, set()).update(names)
     return {k: frozenset(v) for k, v in out.items()}
+
+
+@lru_cache(maxsize=4096)
+def sentence_view(text: str) -> Text:
+    """text_view of a sentence, cached: the same sentences come back question after question (a
+    Text is frozen; stories' views are kept per snapshot instead, they are much larger)."""
+    return text_view(text)
 
 
 def _words(c: Constraint) -> list[str]:
@@ -91,15 +111,14 @@ def _word_holds(word: str, text: Text, loose: bool, capitals: bool = False) -> b
         return True
     if loose and len(word) >= 5:
         # "Japanese" ↔ "Japan", "British" ↔ "Britain": the shared stem of a place and its people.
-        prefix = word[: max(4, len(word) - 3)]
-        return any(w.startswith(prefix) for w in text.words)
+        return text.has_prefix(word[: max(4, len(word) - 3)])
     return False
 
 
 def holds(c: Constraint, text: Text) -> bool:
     """The constraint is stated in `text`."""
     if c.kind == YEAR:
-        return c.words[0] in text.words or any(w.startswith(c.words[0]) for w in text.words if len(w) == 5)
+        return c.words[0] in text.words or text.has_prefix(c.words[0], length=5)
     if c.kind == VALUE:
         return all(re.search(rf"(?<![\d.,]){re.escape(d)}(?![\d]|[.,]\d)", text.lower) for d in c.words)
     words = _words(c)

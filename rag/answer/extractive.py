@@ -32,6 +32,7 @@ from rag.answer.evidence import (
     constraint_share,
     near_question,
     place_aliases,
+    sentence_view,
     text_view,
 )
 from rag.answer.question import NAME, PLACE, Question, analyse
@@ -257,6 +258,10 @@ class ExtractiveAnswerer:
         model = self.model
         out: list[Candidate] = []
         stories: dict[str, tuple[Text, set[str], set[str]]] = {}
+        # Per story: the share of the question's hard constraints and of all of them it states
+        # (the same for each of its sentences; checked once, not once a sentence).
+        story_shares: dict[str, tuple[float, float]] = {}
+        hard = tuple(c for c in question.constraints if c.hard)
         previous: tuple[str, float, str] = ("", 0.0, "")  # (doc id, lexical coverage, text) of the sentence before
         for row, vec, ents in zip(rows, vectors, evidence.entities):  # in document order
             # A place's other names count as the place ("Tokyo had offered" for "Japan offer").
@@ -273,17 +278,19 @@ class ExtractiveAnswerer:
                 stories[row.doc_id] = evidence.memo.get(("story", row.doc_id),
                                                         partial(_story, evidence.stories.get(row.doc_id)))
             story, story_terms, title_terms = stories[row.doc_id]
+            if row.doc_id not in story_shares:
+                story_shares[row.doc_id] = (constraint_share(hard, story), constraint_share(question.constraints, story))
+            cons_story, soft_in_story = story_shares[row.doc_id]
             values = answer_values(question, row.text, row.start, ents)
             near = near_question(question, row.text, row.start, values, set(q_terms), terms, self.config.answer) if values else []
             by_focus = _values_before(values, row, focus, self.config.answer) if focus and values else []
             if question.expects == {"CARDINAL"} and focus & present:
                 values = by_focus  # the sentence names what is counted: only the number before it counts it
-            view = text_view(row.text) if question.constraints else None
+            view = sentence_view(row.text) if question.constraints else None
             cons_sentence = constraint_share(question.constraints, view) if view else 1.0
             conflict = conflicts(question, row.text, row.start, ents, view) if view else False
             # With the sentence before: "He won the seat in 1964" names its subject one sentence earlier.
-            cons_context = constraint_share(question.constraints, text_view(f"{prev_text} {row.text}")) if view else 1.0
-            cons_story = constraint_share(tuple(c for c in question.constraints if c.hard), story)
+            cons_context = constraint_share(question.constraints, sentence_view(f"{prev_text} {row.text}")) if view else 1.0
             x = np.array([
                 float(vec @ request.query_vector),
                 lexical,
@@ -310,7 +317,7 @@ class ExtractiveAnswerer:
             ordered = by_focus + [v for v in near if v not in by_focus] + [v for v in values if v not in near and v not in by_focus]
             if question.primary:  # a person before an organisation for "who"
                 ordered.sort(key=lambda v: v.label != question.primary)
-            c = Candidate(row, passage, vec, x, present, ordered, eligible, constraint_share(question.constraints, story))
+            c = Candidate(row, passage, vec, x, present, ordered, eligible, soft_in_story)
             c.score = model.score(x)
             out.append(c)
         return ranked(out)
