@@ -16,8 +16,7 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_left
-from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from rag.answer.question import PLACE, VALUE, YEAR, Constraint, Question, currency_words
@@ -33,46 +32,64 @@ _ANSWER = AnswerTunables()
 _MAX_ACRONYM = 6  # words; longer capitalised runs are headline lists, not names
 
 
-@dataclass(frozen=True)
 class Text:
-    """What a stretch of text says, for constraint checks: its words, its text, its acronyms."""
+    """What a stretch of text says, for constraint checks: its words, its text, its acronyms.
 
-    lower: str
-    words: frozenset[str]
-    acronyms: frozenset[str]
-    caps: frozenset[str]  # words written in capitals ("US", "UK"), lower-cased: "us" the pronoun is not "US"
-    stems: frozenset[str]  # stemmed words ("democrats" and "democrat" agree)
-    # The words in order, for prefix look-ups: a scan of a whole story's words per check was most
-    # of the answer step's time on long stories (bisect finds the first word with the prefix).
-    ordered: tuple[str, ...] = ()
+    Read-only once made. Its words are split at once; the rest (acronyms, capitals, stems, the
+    sorted words) on first use: most checks end at the words, and making every part of every
+    sentence's view up front was a fifth of the answer step's time."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lower = text.lower().replace("’", "'")
+        words = set(_WORD.findall(self.lower))
+        words |= {w[:-2] for w in words if w.endswith("'s")}
+        words |= {part for w in words if "." in w for part in w.split(".")}  # "defencematters.in", "u.s."
+        self.words = frozenset(words)
+
+    @cached_property
+    def acronyms(self) -> frozenset[str]:
+        """Initials and run-together names of capitalised runs: "European Union" answers to "EU",
+        "Time Warner" to "timewarner"."""
+        runs = re.findall(r"(?:\b[A-Z][\w'’-]*(?:\s+(?:of|and|for|the|de)?\s*[A-Z][\w'’-]*)+)", self.text)
+        acronyms: set[str] = set()
+        for r in runs:
+            caps = [w for w in r.split() if w[:1].isupper()]
+            for i in range(len(caps)):  # every sub-run: "The European Union" gives "eu" as well as "teu"
+                for j in range(i + 2, min(len(caps), i + _MAX_ACRONYM) + 1):
+                    acronyms.add("".join(w[0] for w in caps[i:j]).lower())
+                    acronyms.add("".join(caps[i:j]).lower())
+        return frozenset(acronyms)
+
+    @cached_property
+    def caps(self) -> frozenset[str]:
+        """Words written in capitals ("US", "UK", "G7", "U.S"), lower-cased: "us" the pronoun is not "US"."""
+        return frozenset(w.lower() for w in re.findall(r"\b[A-Z][A-Z0-9.]*[A-Z0-9]\b", self.text))
+
+    @cached_property
+    def stems(self) -> frozenset[str]:
+        """Stemmed words ("democrats" and "democrat" agree)."""
+        return frozenset(stem(w) for w in self.words)
+
+    @cached_property
+    def ordered(self) -> tuple[str, ...]:
+        """The words sorted, for prefix look-ups: a scan of a whole story's words per check was
+        most of the answer step's time on long stories (bisect finds the first word with the prefix)."""
+        return tuple(sorted(self.words))
 
     def has_prefix(self, prefix: str, length: int | None = None) -> bool:
         """Whether some word starts with `prefix` (and has `length` characters, when given)."""
-        i = bisect_left(self.ordered, prefix)
-        while i < len(self.ordered) and self.ordered[i].startswith(prefix):
-            if length is None or len(self.ordered[i]) == length:
+        ordered = self.ordered
+        i = bisect_left(ordered, prefix)
+        while i < len(ordered) and ordered[i].startswith(prefix):
+            if length is None or len(ordered[i]) == length:
                 return True
             i += 1
         return False
 
 
 def text_view(text: str) -> Text:
-    lower = text.lower().replace("’", "'")
-    words = set(_WORD.findall(lower))
-    words |= {w[:-2] for w in words if w.endswith("'s")}
-    words |= {part for w in words if "." in w for part in w.split(".")}  # "defencematters.in", "u.s."
-    # "European Union" also answers to "EU", "Time Warner" to "timewarner".
-    runs = re.findall(r"(?:\b[A-Z][\w'’-]*(?:\s+(?:of|and|for|the|de)?\s*[A-Z][\w'’-]*)+)", text)
-    acronyms: set[str] = set()
-    for r in runs:
-        caps = [w for w in r.split() if w[:1].isupper()]
-        for i in range(len(caps)):  # every sub-run: "The European Union" gives "eu" as well as "teu"
-            for j in range(i + 2, min(len(caps), i + _MAX_ACRONYM) + 1):
-                acronyms.add("".join(w[0] for w in caps[i:j]).lower())
-                acronyms.add("".join(caps[i:j]).lower())
-    caps = {w.lower() for w in re.findall(r"\b[A-Z][A-Z0-9.]*[A-Z0-9]\b", text)}  # "US", "G7", "U.S"
-    return Text(lower, frozenset(words), frozenset(acronyms), frozenset(caps), frozenset(stem(w) for w in words),
-                tuple(sorted(words)))
+    return Text(text)
 
 
 @lru_cache(maxsize=1)
@@ -90,7 +107,7 @@ def place_aliases() -> dict[str, frozenset[str]]:
 @lru_cache(maxsize=4096)
 def sentence_view(text: str) -> Text:
     """text_view of a sentence, cached: the same sentences come back question after question (a
-    Text is frozen; stories' views are kept per snapshot instead, they are much larger)."""
+    Text is read-only; stories' views are kept per snapshot instead, they are much larger)."""
     return text_view(text)
 
 
