@@ -117,8 +117,9 @@ class Pipeline:
             files = read_folder(self.config.seeds_dir, self.config.max_file_bytes, self._known_files(manifest))
         except CorpusError:
             files = []  # an empty or missing folder is reported by `index()`, which refuses it
-        fresh, gone = file_changes(manifest.files, files)
-        gone = [s for s in gone if self._indexer_().owns(manifest.files[s])]  # (server mode: this folder's)
+        found = file_changes(manifest.files, files)
+        fresh = found.fresh
+        gone = [s for s in found.gone if self._indexer_().owns(manifest.files[s])]  # (server mode: this folder's)
         return FolderChanges(
             added=sorted(s for s in fresh if s not in manifest.files),
             updated=sorted(s for s in fresh if s in manifest.files),

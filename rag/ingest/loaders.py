@@ -28,6 +28,12 @@ MAX_HTML_TAGS = 50_000
 
 def corpus_files(folder: Path) -> list[Path]:
     """Every supported file under `folder`, sorted; hidden files and folders are skipped."""
+    return [Path(p) for p in corpus_paths(folder)]
+
+
+def corpus_paths(folder: Path) -> list[str]:
+    """corpus_files as strings, each `folder` joined with the file's relative path (a Path per
+    file cost ~10 µs, a tenth of a second of every update of a 10k folder)."""
     if not folder.exists():
         raise CorpusError(f"seeds folder {folder} does not exist; create it and add {KINDS} articles")
     if not folder.is_dir():
@@ -46,10 +52,10 @@ def corpus_files(folder: Path) -> list[Path]:
                 elif (e.is_symlink() or e.is_file(follow_symlinks=False)) and os.path.splitext(e.name)[1].lower() in SUPPORTED_SUFFIXES:
                     found.append(e.path)  # a broken link is reported when read, not skipped
     # Path order (by parts), by splitting the strings: Path.parts costs 14 µs a file.
-    files = [Path(p) for p in sorted(found, key=lambda p: p.split(os.sep))]
-    if not files:
+    found.sort(key=lambda p: p.split(os.sep))
+    if not found:
         raise CorpusError(f"seeds folder {folder} holds no {KINDS} files")
-    return files
+    return found
 
 
 def read_bytes(path: Path, max_bytes: int) -> bytes:

@@ -20,7 +20,7 @@ from rag.config import Config
 from rag.errors import CorpusError, IndexChangedError, IndexWriteError, RagError
 from rag.ingest.chunking import Chunker
 from rag.ingest.cleaning import CLEANER_VERSION
-from rag.ingest.loaders import content_hash, corpus_files, parse, read_bytes
+from rag.ingest.loaders import content_hash, corpus_paths, parse, read_bytes
 from rag.schema import DocRecord, Document, IndexReport, Progress, SentenceRow
 from rag.store.chroma import SCHEMA_VERSION, Manifest, Store, sentence_id
 from rag.store.embed_cache import FILENAME as EMBED_CACHE_FILE
@@ -53,14 +53,14 @@ class SourceFile:
     digest: str = ""  # content hash when already known (files kept as they are)
     # A folder file: where it is (its bytes are read when needed when `data` was not read), and
     # its (size, mtime_ns) when they can vouch for its bytes next time (see read_folder).
-    path: Path | None = None
+    path: str = ""
     stat: tuple[int, int] | None = None
     max_bytes: int = 0
 
     def read(self) -> bytes:
-        if self.data or self.path is None:
+        if self.data or not self.path:
             return self.data
-        return read_bytes(self.path, self.max_bytes)
+        return read_bytes(Path(self.path), self.max_bytes)
 
 
 # A file modified this recently may change again within the file system's timestamp granularity
@@ -74,21 +74,22 @@ def read_folder(folder: Path, max_bytes: int, known: Mapping[str, dict] | None =
     stands for its bytes (reading and hashing 10k unchanged files took ~0.6 s of every update)."""
     out = []
     now = time.time_ns()
-    prefix = len(str(folder).rstrip(os.sep)) + 1  # (corpus_files joins its paths onto `folder`)
-    for p in corpus_files(folder):
-        source = str(p)[prefix:]
+    prefix = len(str(folder).rstrip(os.sep)) + 1  # (corpus_paths joins its paths onto `folder`)
+    for p in corpus_paths(folder):
+        source = p[prefix:]
+        suffix = os.path.splitext(p)[1]
         info = known.get(source) if known else None
         try:
-            st = p.stat()
+            st = os.stat(p)
         except OSError:
             st = None  # (a broken link: read_bytes says what is wrong)
         stat = (st.st_size, st.st_mtime_ns) if st is not None else None
         if info is not None and stat is not None and info.get("stat") == list(stat):
-            out.append(SourceFile(source, b"", p.suffix, digest=info["hash"], path=p, stat=stat, max_bytes=max_bytes))
+            out.append(SourceFile(source, b"", suffix, digest=info["hash"], path=p, stat=stat, max_bytes=max_bytes))
             continue
-        data = read_bytes(p, max_bytes)
+        data = read_bytes(Path(p), max_bytes)
         safe = stat is not None and now - stat[1] > _RACY_SECONDS * 1e9
-        out.append(SourceFile(source, data, p.suffix, path=p, stat=stat if safe else None, max_bytes=max_bytes))
+        out.append(SourceFile(source, data, suffix, path=p, stat=stat if safe else None, max_bytes=max_bytes))
     return out
 
 
@@ -107,12 +108,28 @@ def index_settings(config: Config, embedder: Embedder) -> dict:
     }
 
 
-def file_changes(known: dict[str, dict], files: list[SourceFile]) -> tuple[dict[str, str], list[str]]:
+@dataclass(frozen=True)
+class FileChanges:
+    """A folder's files against a manifest's (see file_changes)."""
+
+    fresh: dict[str, str]  # new or changed source -> its content hash
+    gone: list[str]  # known sources the files no longer hold
+    # Unchanged files whose size and mtime could not vouch for their bytes when they were indexed
+    # (written within the racy window: a folder indexed right after it was copied) and can now:
+    # recorded, or every later update reads and hashes them all again (0.3-0.5 s of each
+    # re-index at 10k files, scripts/measure_reindex.py).
+    restat: dict[str, list[int]]
+
+
+def file_changes(known: dict[str, dict], files: list[SourceFile]) -> FileChanges:
     """Against `known` (a manifest's files): the sources in `files` that are new or changed, with
-    their content hashes, and the known sources `files` no longer holds. Nothing is parsed."""
+    their content hashes, the known sources `files` no longer holds, and the unchanged files
+    whose stat can now be recorded. Nothing is parsed."""
     digests = {f.source: f.digest or content_hash(f.data) for f in files}
     fresh = {s: d for s, d in digests.items() if known.get(s, {}).get("hash") != d}
-    return fresh, [s for s in known if s not in digests]
+    restat = {f.source: list(f.stat) for f in files if f.stat and f.source not in fresh
+              and f.source in known and known[f.source].get("stat") != list(f.stat)}
+    return FileChanges(fresh, [s for s in known if s not in digests], restat)
 
 
 def _counter(stage: str, total: int, progress: Progress) -> Callable[[int], None]:
@@ -244,13 +261,8 @@ class Indexer:
         by_source = {f.source: f for f in files}
         if len(by_source) != len(files):
             raise CorpusError("two files share one name; rename one of them")
-        digests, gone = file_changes(old.files, files)
-        # Unchanged files whose size and mtime could not vouch for their bytes when they were
-        # indexed (written within the racy window: a folder indexed right after it was copied)
-        # and can now: recorded, or every later update reads and hashes them all again (0.3-0.5 s
-        # of each re-index at 10k files, scripts/measure_reindex.py).
-        restat = {f.source: list(f.stat) for f in files if f.stat and f.source not in digests
-                  and f.source in old.files and old.files[f.source].get("stat") != list(f.stat)}
+        found = file_changes(old.files, files)
+        digests, gone, restat = found.fresh, found.gone, found.restat
         changed: dict[str, tuple[str, list[Document]]] = {}
         for i, f in enumerate(files, 1):
             if f.source in digests:
