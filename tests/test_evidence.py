@@ -158,3 +158,28 @@ def test_prefix_lookups_agree_with_a_scan_of_every_word():
         for length in (4, 5, 7):
             expected = any(w.startswith(prefix) and len(w) == length for w in view.words)
             assert view.has_prefix(prefix, length=length) == expected, (prefix, length)
+
+
+@pytest.mark.parametrize("sentence, age", [
+    ("Graeme Souness, 51, said the striker had to go.", "51"),
+    ("The 29-year-old won the race in Brussels.", "29-year-old"),
+    ("She retired from running aged 37 last year.", "37"),
+    ("Edith Masai (37) finished second.", "37"),
+    ("He is 24 years old and already a captain.", "24"),
+])
+def test_how_old_is_answered_only_by_a_number_written_as_an_age(sentence, age):
+    q = analyse("How old is the athlete?")
+    assert q.age
+    values = [sentence[v.start : v.end] for v in answer_values(q, sentence, 0, _tag(sentence))]
+    assert any(age in v for v in values), values
+
+
+@pytest.mark.parametrize("sentence", [
+    "Prosecutors are seeking indictments against Mr Tanzi and 28 others.",
+    "The three-time champion will run on Saturday.",
+    "Newcastle fined him two weeks' wages, about 80,000 pounds.",
+])
+def test_counts_days_and_sums_are_not_ages(sentence):
+    q = analyse("How old is the former finance chief?")
+    assert answer_values(q, sentence, 0, _tag(sentence)) == []
+    assert not analyse("How long is the race?").age

@@ -216,8 +216,44 @@ def answer_values(q: Question, sentence: str, offset: int, entities: list[Entity
             continue
         if q.exact and e.label in NUMERIC_LABELS and not any(ch.isdigit() for ch in text):
             continue  # "billions of dollars" is no exact total
+        if q.age:
+            span = age_span(sentence, e.start - offset, e.end - offset)
+            if span is None:
+                continue  # "28 others", "three-time", "on Saturday" are no one's age
+            e = Entity(span[0] + offset, span[1] + offset, e.label)
         out.append(_widen(e, sentence, offset) if e.label in NUMERIC_LABELS else e)
     return out
+
+
+# How English news writes an age: "aged 28", "at the age of 28", "turned 28", "28-year-old",
+# "28 years old", "28 years of age", or the number set off after a name ("Souness, 51, said",
+# "Edith Masai (37)").
+_AGE_IN = re.compile(r"\b\d{1,3}[- ]years?[- ]old\b|\b\d{1,3} years of age\b", re.I)
+_AGE_WORD_BEFORE = re.compile(r"\b(?:aged|age of|age|turns|turned|turning)\s+$", re.I)
+_AGE_UNIT_AFTER = re.compile(r"^(?:[- ]years?[- ]old\b| years of age\b)", re.I)
+_NAME_COMMA_BEFORE, _COMMA_AFTER = re.compile(r"[A-Z][\w'’.-]*\s*,\s*$"), re.compile(r"^\s*,")
+_NAME_PAREN_BEFORE, _PAREN_AFTER = re.compile(r"[A-Z][\w'’.-]*\s*\(\s*$"), re.compile(r"^\s*\)")
+
+
+_NUMBER = re.compile(r"(?<![\d.,])\d{1,3}(?!\d|[.,]\d)")
+
+
+def age_span(sentence: str, start: int, end: int) -> tuple[int, int] | None:
+    """Where the value at sentence[start:end] states someone's age ("28-year-old", or the 28 of
+    "aged 28" and of "37 last year" after "aged"), or None when it is no age."""
+    found = _AGE_IN.search(sentence, start, end)
+    if found:
+        return found.span()
+    number = _NUMBER.search(sentence, start, end)
+    if number is None:
+        return None
+    a, b = number.span()
+    before, after = sentence[max(0, a - 24) : a], sentence[b : b + 16]
+    if (_AGE_WORD_BEFORE.search(before) or _AGE_UNIT_AFTER.match(after)
+            or (_NAME_COMMA_BEFORE.search(before) and _COMMA_AFTER.match(after))
+            or (_NAME_PAREN_BEFORE.search(before) and _PAREN_AFTER.match(after))):
+        return a, b
+    return None
 
 
 _PERCENT = re.compile(r"^[\w\s.,-]*?\b(?:per ?cent|percent)\b|%$", re.I)

@@ -173,7 +173,7 @@ class ExtractiveAnswerer:
             return asked
         full = analyse(request.query)
         return Question(asked.text, asked.wh or full.wh, asked.focus or full.focus, asked.expects or full.expects,
-                        full.constraints, asked.words | full.words, asked.exact or full.exact)
+                        full.constraints, asked.words | full.words, asked.exact or full.exact, asked.age or full.age)
 
     def answer(self, request: AnswerRequest) -> Answer:
         return self.decide(request)[0]

@@ -65,6 +65,7 @@ class Question:
     constraints: tuple[Constraint, ...]
     words: frozenset[str]  # lower-case words of the question: a value it already states is not an answer
     exact: bool = False  # asks for a precise value ("which date", "the exact total"): "earlier this month" or "billions" does not do
+    age: bool = False  # "how old": only a number written as someone's age answers ("aged 28", "28-year-old", "Souness, 51,")
 
     @property
     def primary(self) -> str:
@@ -156,8 +157,9 @@ def analyse(text: str) -> Question:
     expects = _expected(wh, wh_tok, focus)
     exact = bool(expects) and (any(t.lower_ in _EXACT for t in doc) or (
         bool(expects & TIME_LIKE) and focus is not None and focus.lemma_.lower() in ("date", "day")))
+    age = wh == "how" and wh_tok is not None and wh_tok.i + 1 < len(doc) and doc[wh_tok.i + 1].lower_ == "old"
     return Question(text, wh, focus.lemma_.lower() if focus is not None else "", expects,
-                    tuple(_constraints(doc, focus)), words, exact)
+                    tuple(_constraints(doc, focus)), words, exact, age)
 
 
 def _focus_noun(doc, wh):
