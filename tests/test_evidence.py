@@ -183,3 +183,12 @@ def test_counts_days_and_sums_are_not_ages(sentence):
     q = analyse("How old is the former finance chief?")
     assert answer_values(q, sentence, 0, _tag(sentence)) == []
     assert not analyse("How long is the race?").age
+
+
+def test_an_age_next_to_another_persons_name_is_not_the_age_asked_for():
+    sentence = "The 19-year-old Tom Harris beat Peter Walsh in the final."
+    ents = _tag(sentence)
+    assert [sentence[v.start : v.end] for v in answer_values(analyse("How old is Tom Harris?"), sentence, 0, ents)] == ["19-year-old"]
+    assert answer_values(analyse("How old is Peter Walsh?"), sentence, 0, ents) == []
+    comma = "Peter Walsh, 34, said he would retire."
+    assert answer_values(analyse("How old is Tom Harris?"), comma, 0, _tag(comma)) == []

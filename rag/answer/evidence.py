@@ -19,7 +19,7 @@ from bisect import bisect_left
 from functools import cached_property, lru_cache
 from pathlib import Path
 
-from rag.answer.question import PLACE, VALUE, YEAR, Constraint, Question, currency_words
+from rag.answer.question import NAME, PLACE, VALUE, YEAR, Constraint, Question, currency_words
 from rag.text.entities import NUMERIC_LABELS, Entity
 from rag.text.lexical import stem
 from rag.tunables import AnswerTunables
@@ -221,6 +221,8 @@ def answer_values(q: Question, sentence: str, offset: int, entities: list[Entity
             if span is None:
                 continue  # "28 others", "three-time", "on Saturday" are no one's age
             e = Entity(span[0] + offset, span[1] + offset, e.label)
+            if _age_of_someone_else(q, sentence, offset, e, entities):
+                continue  # "18-year-old Nadal" when asked about Moya
         out.append(_widen(e, sentence, offset) if e.label in NUMERIC_LABELS else e)
     return out
 
@@ -254,6 +256,25 @@ def age_span(sentence: str, start: int, end: int) -> tuple[int, int] | None:
             or (_NAME_PAREN_BEFORE.search(before) and _PAREN_AFTER.match(after))):
         return a, b
     return None
+
+
+def _age_of_someone_else(q: Question, sentence: str, offset: int, age: Entity, entities: list[Entity]) -> bool:
+    """The age is attached to a person the question does not name: "18-year-old Nadal",
+    "Nadal, 18,", "Nadal (18)" (a name right before or after it, nothing but a comma, a
+    parenthesis or a space between). Only a question that names someone can tell."""
+    asked = {w for c in q.constraints if c.kind == NAME and c.label in ("PERSON", "") for w in c.words}
+    if not asked:
+        return False
+    for e in entities:
+        if e.label != "PERSON":
+            continue
+        gap = sentence[e.end - offset : age.start - offset] if e.end <= age.start else sentence[age.end - offset : e.start - offset]
+        if len(gap) > 3 or gap.strip(" ,(") or not (e.end <= age.start or age.end <= e.start):
+            continue
+        name = [w for w in _WORD.findall(sentence[e.start - offset : e.end - offset].lower()) if len(w) > 1]
+        if name and not any(w in asked for w in name):
+            return True
+    return False
 
 
 _PERCENT = re.compile(r"^[\w\s.,-]*?\b(?:per ?cent|percent)\b|%$", re.I)
