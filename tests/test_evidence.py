@@ -161,10 +161,10 @@ def test_prefix_lookups_agree_with_a_scan_of_every_word():
 
 
 @pytest.mark.parametrize("sentence, age", [
-    ("Graeme Souness, 51, said the striker had to go.", "51"),
+    ("Peter Walsh, 51, said the striker had to go.", "51"),
     ("The 29-year-old won the race in Brussels.", "29-year-old"),
     ("She retired from running aged 37 last year.", "37"),
-    ("Edith Masai (37) finished second.", "37"),
+    ("Ann Lee (37) finished second.", "37"),
     ("He is 24 years old and already a captain.", "24"),
 ])
 def test_how_old_is_answered_only_by_a_number_written_as_an_age(sentence, age):
@@ -175,9 +175,9 @@ def test_how_old_is_answered_only_by_a_number_written_as_an_age(sentence, age):
 
 
 @pytest.mark.parametrize("sentence", [
-    "Prosecutors are seeking indictments against Mr Tanzi and 28 others.",
-    "The three-time champion will run on Saturday.",
-    "Newcastle fined him two weeks' wages, about 80,000 pounds.",
+    "Police have charged Mr Grant and 30 others over the fraud.",
+    "The four-time champion will race on Friday.",
+    "The club fined him three weeks' wages, about 60,000 pounds.",
 ])
 def test_counts_days_and_sums_are_not_ages(sentence):
     q = analyse("How old is the former finance chief?")

@@ -219,17 +219,17 @@ def answer_values(q: Question, sentence: str, offset: int, entities: list[Entity
         if q.age:
             span = age_span(sentence, e.start - offset, e.end - offset)
             if span is None:
-                continue  # "28 others", "three-time", "on Saturday" are no one's age
+                continue  # "30 others", "four-time", "on Friday" are no one's age
             e = Entity(span[0] + offset, span[1] + offset, e.label)
             if _age_of_someone_else(q, sentence, offset, e, entities):
-                continue  # "18-year-old Nadal" when asked about Moya
+                continue  # "the 19-year-old Harris" when asked about Walsh
         out.append(_widen(e, sentence, offset) if e.label in NUMERIC_LABELS else e)
     return out
 
 
 # How English news writes an age: "aged 28", "at the age of 28", "turned 28", "28-year-old",
-# "28 years old", "28 years of age", or the number set off after a name ("Souness, 51, said",
-# "Edith Masai (37)").
+# "28 years old", "28 years of age", or the number set off after a name ("Walsh, 34, said",
+# "Ann Lee (37)").
 _AGE_IN = re.compile(r"\b\d{1,3}[- ]years?[- ]old\b|\b\d{1,3} years of age\b", re.I)
 _AGE_WORD_BEFORE = re.compile(r"\b(?:aged|age of|age|turns|turned|turning)\s+$", re.I)
 _AGE_UNIT_AFTER = re.compile(r"^(?:[- ]years?[- ]old\b| years of age\b)", re.I)
@@ -257,8 +257,8 @@ def age_span(sentence: str, start: int, end: int) -> tuple[int, int] | None:
 
 
 def _age_of_someone_else(q: Question, sentence: str, offset: int, age: Entity, entities: list[Entity]) -> bool:
-    """The age is attached to a person the question does not name: "18-year-old Nadal",
-    "Nadal, 18,", "Nadal (18)" (a name right before or after it, nothing but a comma, a
+    """The age is attached to a person the question does not name: "19-year-old Harris",
+    "Harris, 19,", "Harris (19)" (a name right before or after it, nothing but a comma, a
     parenthesis or a space between). Only a question that names someone can tell."""
     asked = {w for c in q.constraints if c.kind == NAME and c.label in ("PERSON", "") for w in c.words}
     if not asked:
@@ -266,8 +266,13 @@ def _age_of_someone_else(q: Question, sentence: str, offset: int, age: Entity, e
     for e in entities:
         if e.label != "PERSON":
             continue
-        gap = sentence[e.end - offset : age.start - offset] if e.end <= age.start else sentence[age.end - offset : e.start - offset]
-        if len(gap) > 3 or gap.strip(" ,(") or not (e.end <= age.start or age.end <= e.start):
+        if e.end <= age.start:
+            gap = sentence[e.end - offset : age.start - offset]
+        elif age.end <= e.start:
+            gap = sentence[age.end - offset : e.start - offset]
+        else:
+            continue  # (the age inside a name's span)
+        if len(gap) > 3 or gap.strip(" ,("):
             continue
         name = [w for w in _WORD.findall(sentence[e.start - offset : e.end - offset].lower()) if len(w) > 1]
         if name and not any(w in asked for w in name):

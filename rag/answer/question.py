@@ -65,7 +65,7 @@ class Question:
     constraints: tuple[Constraint, ...]
     words: frozenset[str]  # lower-case words of the question: a value it already states is not an answer
     exact: bool = False  # asks for a precise value ("which date", "the exact total"): "earlier this month" or "billions" does not do
-    age: bool = False  # "how old": only a number written as someone's age answers ("aged 28", "28-year-old", "Souness, 51,")
+    age: bool = False  # "how old": only a number written as someone's age answers ("aged 28", "28-year-old", "Walsh, 34,")
 
     @property
     def primary(self) -> str:
