@@ -186,3 +186,22 @@ def test_one_vector_per_sentence_nearest_the_query_or_the_first_clause():
     assert [r.seg_start for r in rows] == [22, -1] and np.allclose(near[0], vectors[1])
     rows, first = one_per_sentence(clauses, vectors)
     assert [r.seg_start for r in rows] == [0, -1] and np.allclose(first[0], vectors[0])
+
+
+def test_the_short_answer_is_the_stated_figure_not_its_conversion_nor_a_vague_value():
+    money = ("Wal-Mart settles gun lawsuit", [
+        Said("Wal-Mart has agreed to pay $14.5m (£7.74m) to settle a lawsuit over gun sales in California.",
+             (("Wal-Mart", "ORG"), ("$14.5m", "MONEY"), ("£7.74m", "MONEY"), ("California", "GPE")), (0.95, 0.2, 0.0, 0.0)),
+    ])
+    ev, passages = evidence({"walmart": money})
+    _, _, answer = ask("How much did Wal-Mart agree to pay to settle the California lawsuit?", ev, passages)
+    assert not answer.abstained and answer.short is not None
+    assert answer.short.text == "$14.5m"
+    year = ("Coast guards meet", [
+        Said("The two coast guards have held annual exchanges since 2006, officials said.",
+             (("annual", "DATE"), ("2006", "DATE")), (0.95, 0.2, 0.0, 0.0)),
+    ])
+    ev, passages = evidence({"guards": year})
+    _, _, answer = ask("Since what year have the coast guards held exchanges?", ev, passages)
+    assert not answer.abstained and answer.short is not None
+    assert answer.short.text == "2006"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.evidence import answer_values, conflicts, constraint_share, holds, text_view
+from rag.answer.evidence import answer_values, conflicts, constraint_share, conversion, holds, text_view, vague
 from rag.answer.question import PLACE, VALUE, YEAR, Constraint, analyse, types_for_noun
 from rag.text import entities
 from rag.text.entities import Entity, EntityTagger, entities_in
@@ -192,3 +192,60 @@ def test_an_age_next_to_another_persons_name_is_not_the_age_asked_for():
     assert answer_values(analyse("How old is Peter Walsh?"), sentence, 0, ents) == []
     comma = "Peter Walsh, 34, said he would retire."
     assert answer_values(analyse("How old is Tom Harris?"), comma, 0, _tag(comma)) == []
+
+
+def test_a_figure_the_question_states_is_not_an_answer_even_with_a_thousands_comma():
+    q = analyse("How many of the bank's 2,850 job cuts will fall in Scotland?")
+    sentence = "The bank is to cut 2,850 jobs as a result of falling profits."
+    assert answer_values(q, sentence, 0, _tag(sentence)) == []
+
+
+def test_a_name_the_question_gives_is_not_new_in_initials_or_spelt_out():
+    q = analyse("Who is the chairman of Oil & Natural Gas Corp, the explorer in talks over the assets?")
+    sentence = "ONGC chairman Subir Raha said the company was in touch with the sellers."
+    values = [sentence[v.start : v.end] for v in answer_values(q, sentence, 0, _tag(sentence))]
+    assert "ONGC" not in values and "Subir Raha" in values
+    q_short = analyse("Which club was QPR goalkeeper Chris Day set to join on loan?")
+    spelt = "Queens Park Rangers keeper Chris Day is set to join Preston on a one-month loan."
+    assert all(not spelt[v.start : v.end].startswith("Queens") for v in answer_values(q_short, spelt, 0, _tag(spelt)))
+
+
+def test_a_constraint_written_as_its_initials_holds():
+    q = analyse("What fine did the Rugby Football Union impose on the coach?")
+    union = next(c for c in q.constraints if "rugby" in c.words)
+    assert holds(union, text_view("The RFU fined the coach £2,000."))
+    assert not holds(union, text_view("The FA fined the coach £2,000."))
+
+
+def test_the_answer_itself_is_not_another_one_of_what_the_question_names():
+    q = analyse("Who took over as chief executive of the firm after Paul Tellier left?")
+    sentence = "Laurent Beaudoin will take on the role of chief executive."
+    assert not conflicts(q, sentence, 0, _tag(sentence), text_view(sentence))
+    q_count = analyse("How many goals did Julie Foudy score for the US?")
+    other = "Mia Hamm ends her career with 158 goals in 276 games for the US."
+    assert conflicts(q_count, other, 0, _tag(other), text_view(other))
+
+
+def test_on_what_date_is_not_answered_by_a_year_alone_nor_a_count_by_one_of():
+    q = analyse("On what date did the singer die?")
+    year = "When a film version was made in 1993, the singer came out of retirement."
+    assert answer_values(q, year, 0, _tag(year)) == []
+    day = "The singer died on 7 June 2004 in Los Angeles."
+    assert answer_values(q, day, 0, _tag(day))
+    count = analyse("How large a majority did the minister have?")
+    one_of = "One of the few ministers to serve under Callaghan, he was given the agriculture portfolio."
+    assert answer_values(count, one_of, 0, _tag(one_of)) == []
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("millions of euros", True), ("the past year", True), ("annual", True),
+    ("$14.5m", False), ("two", False), ("September 2003", False), ("Friday", False),
+])
+def test_a_value_without_a_figure_or_a_name_is_vague(value, expected):
+    assert vague(value) is expected
+
+
+def test_an_amount_in_brackets_after_another_is_its_conversion():
+    sentence = "Wal-Mart will pay $14.5m (£7.74m) to settle the case, and £2m (a fine) later."
+    values = [Entity(sentence.index(t), sentence.index(t) + len(t), "MONEY") for t in ("$14.5m", "£7.74m", "£2m")]
+    assert [conversion(sentence, 0, v, values) for v in values] == [False, True, False]

@@ -122,6 +122,8 @@ def _words(c: Constraint) -> list[str]:
 def _word_holds(word: str, text: Text, loose: bool, capitals: bool = False) -> bool:
     if " " in word:
         return word in text.lower
+    if word.isdigit():  # "2" of "2,850": a figure's digits, never a capitalised name
+        return word in text.words
     if capitals or len(word) <= 2:  # "US", "UK": in lower case they are other words
         return word in text.caps or word in text.acronyms
     if word in text.words or word in text.acronyms or stem(word) in text.stems:
@@ -143,6 +145,8 @@ def holds(c: Constraint, text: Text) -> bool:
         return True
     capitals = c.text.isupper()  # "US", "EU": only their capitals will do ("us" is a pronoun)
     phrase = " ".join(words)
+    if len(words) >= 2 and "".join(w[0] for w in words) in text.caps:
+        return True  # written as its initials: "the Rugby Football Union" as "RFU"
     if capitals:
         if "".join(words) in text.caps or "".join(words) in text.acronyms:
             return True
@@ -172,19 +176,23 @@ def constraint_share(constraints: tuple[Constraint, ...], text: Text) -> float:
     return sum(holds(c, text) for c in constraints) / len(constraints)
 
 
-_GROUP = {"GPE": "place", "NORP": "place", "LOC": "place", "ORG": "org", "PERSON": "person"}
+_GROUP = {"GPE": "place", "ORG": "org", "PERSON": "person"}  # (nationalities, religions and regions are named in passing: "Muslim-majority", "Tory")
 _YEAR_IN = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 
 
 def conflicts(q: Question, sentence: str, offset: int, entities: list[Entity], view: Text) -> bool:
     """The sentence is about another one of what the question names: it lacks the question's
     country (organisation, person, year) and names a different one ("54 caps for the USA" when
-    asked about Wales, a 2003 figure when asked about 2004)."""
+    asked about Wales, a 2003 figure when asked about 2004). A name of the type the question asks
+    for is the candidate answer, not another one of what it names ("Laurent Beaudoin" for "who
+    took over from Paul Tellier")."""
     for c in q.constraints:
         group = "year" if c.kind == YEAR else _GROUP.get(c.label)
         if group is None or holds(c, view):
             continue
         for e in entities:
+            if e.label in q.expects and e.label in _GROUP:
+                continue
             text = sentence[e.start - offset : e.end - offset]
             if group == "year":
                 if e.label == "DATE" and any(y != c.words[0] for y in _YEAR_IN.findall(text)):
@@ -209,11 +217,16 @@ def answer_values(q: Question, sentence: str, offset: int, entities: list[Entity
             continue
         text = sentence[e.start - offset : e.end - offset]
         words = [w for w in _WORD.findall(text.lower()) if len(w) > 1 or w.isdigit()]
-        # Not new: every word is the question's own ("India" when asked about the Indian city).
-        if not words or all(_word_holds(w, asked, loose=True) for w in words):
+        # Not new: every word is the question's own ("India" when asked about the Indian city),
+        # or it is a name the question gives, in initials or spelt out ("ONGC", "Queens Park Rangers" for "QPR").
+        if not words or all(_word_holds(w, asked, loose=True) for w in words) or _initials_of_question(q, text, asked):
             continue
         if q.exact and e.label in ("DATE", "TIME") and not _specific(text, e.start - offset):
             continue
+        if q.focus in ("date", "day") and e.label == "DATE" and not _specific(_YEAR_IN.sub("", text), e.start - offset):
+            continue  # "on what date": a year alone ("in 1993") names no day
+        if e.label == "CARDINAL" and text.lower() == "one" and sentence[e.end - offset :].startswith(" of "):
+            continue  # "One of the few ministers": a part of a group, not a count
         if q.exact and e.label in NUMERIC_LABELS and not any(ch.isdigit() for ch in text):
             continue  # "billions of dollars" is no exact total
         if q.age:
@@ -225,6 +238,43 @@ def answer_values(q: Question, sentence: str, offset: int, entities: list[Entity
                 continue  # "the 19-year-old Harris" when asked about Walsh
         out.append(_widen(e, sentence, offset) if e.label in NUMERIC_LABELS else e)
     return out
+
+
+def _initials_of_question(q: Question, value: str, asked: Text) -> bool:
+    """The value is one of the question's names in other letters: its initials are a capitalised
+    word of the question, or it is written in capitals that spell a question name's initials."""
+    caps = [w for w in value.split() if w[:1].isupper()]
+    if len(caps) >= 2 and "".join(w[0] for w in caps).lower() in asked.caps:
+        return True
+    if value.isupper() and len(value) >= 2:
+        letters = value.lower().replace(".", "")
+        return any(len(c.words) >= 2 and "".join(w[0] for w in c.words) == letters for c in q.constraints)
+    return False
+
+
+def states_figure(value: str) -> bool:
+    """The value holds a number: a digit or a number word ("64", "two", "a million")."""
+    from spacy.lang.en.lex_attrs import like_num
+
+    return any(ch.isdigit() for ch in value) or any(like_num(w.strip(".,")) for w in value.split())
+
+
+def vague(value: str, at_start: bool = False) -> bool:
+    """A value that states no figure or name: "millions of euros", "the past year", "annual" (no
+    digit, no number word, no capitalised word but a sentence's first)."""
+    if states_figure(value):
+        return False
+    words = value.split()
+    return not any(w[:1].isupper() for w in (words[1:] if at_start else words))
+
+
+def conversion(sentence: str, offset: int, value: Entity, values: list[Entity]) -> bool:
+    """An amount in brackets right after another one is its conversion ("$14.5m (£7.74m)"): the
+    story's own figure is the one before."""
+    if value.label != "MONEY" or not sentence[: value.start - offset].rstrip().endswith("("):
+        return False
+    return any(o.label == "MONEY" and o.end <= value.start and not sentence[o.end - offset : value.start - offset].strip(" (")
+               for o in values)
 
 
 # How English news writes an age: "aged 28", "at the age of 28", "turned 28", "28-year-old",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,10 +31,13 @@ from rag.answer.evidence import (
     answer_values,
     conflicts,
     constraint_share,
+    conversion,
     near_question,
     place_aliases,
     sentence_view,
+    states_figure,
     text_view,
+    vague,
 )
 from rag.answer.question import NAME, PLACE, Question, analyse
 from rag.config import Config
@@ -44,6 +48,7 @@ from rag.text.lexical import terms
 from rag.tunables import AnswerTunables
 
 MODEL_FILE = Path(__file__).parent.parent / "data" / "answer_model.json"
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 # The step's hand-set constants (min_words, voters, rare_terms, focus_window, ...) are
 # Config.answer: rag/tunables.py, AnswerTunables.
 _ANSWER = AnswerTunables()
@@ -60,7 +65,7 @@ FEATURES = ("dense", "lexical", "order", "rank", "typed", "typed_near", "open", 
 # Per question, from its best sentence and the runner-up: does the best one answer?
 DECISION_FEATURES = ("score", "margin", "dense", "lexical", "untyped", "typed_near", "value_by_focus", "open", "strict",
                      "cons_sentence", "story_lexical", "soft_in_story", "eligible_share", "conflict",
-                     "cons_context", "count_match")
+                     "cons_context", "count_match", "vague")
 
 
 @dataclass(frozen=True)
@@ -116,10 +121,12 @@ def decision_features(question: Question, ranked: list[Candidate]) -> np.ndarray
     runner = eligible[1].score if len(eligible) > 1 else best.score - 1.0
     f = best.feature
     untyped = float(bool(question.expects) and not best.values)  # asks for a kind of thing the sentence lacks
+    # Only vague values of the kind asked for ("millions of euros", "the past year"): no figure, no name.
+    only_vague = float(bool(best.values) and all(_vague(best.row, v) for v in best.values))
     return np.array([best.score, best.score - runner, f("dense"), f("lexical"), untyped, f("typed_near"),
                      f("value_by_focus"), f("open"), float(question.strict), f("cons_sentence"), f("story_lexical"),
                      best.soft_in_story, len(eligible) / max(1, len(ranked)), f("conflict"),
-                     f("cons_context"), f("count_match")], dtype=np.float32)
+                     f("cons_context"), f("count_match"), only_vague], dtype=np.float32)
 
 
 def join(eligible: list[Candidate], max_sentences: int, margin: float, same_fact_cosine: float) -> list[Candidate]:
@@ -210,7 +217,7 @@ class ExtractiveAnswerer:
 
         chosen = join(eligible, self.config.max_answer_sentences, model.join_margin, model.same_fact_cosine)
         answer.text, answer.citations = compose(chosen, evidence)
-        picked = pick_short(chosen, eligible[: self.config.answer.voters])
+        picked = pick_short(question, chosen, eligible[: self.config.answer.voters])
         answer.short = short_answer(picked, answer.citations, evidence) if picked else None
         answer.abstained = False
         answer.timings["answer"] = time.perf_counter() - t0
@@ -437,11 +444,13 @@ def compose(chosen: list[Candidate], evidence: Evidence) -> tuple[str, list[Cita
     return " ".join(parts), citations
 
 
-def pick_short(chosen: list[Candidate], voters: list[Candidate]) -> tuple[Candidate, Entity] | None:
-    """The value the question asks for, from one of the answer's sentences. When they hold several
-    values of the type, the one the other well-ranked sentences repeat wins (news repeats the
-    answer: the winner is named in many reports, the runner-up in one); ties go to the best
-    sentence and to the value nearest the question's words."""
+def pick_short(q: Question, chosen: list[Candidate], voters: list[Candidate]) -> tuple[Candidate, Entity] | None:
+    """The value the question asks for, from one of the answer's sentences. A figure or a name
+    goes before a vague value ("$14.5m" before "millions", "2006" before "annual" when a year is
+    asked for), and an amount before its conversion in brackets. Among the rest, the one the
+    other well-ranked sentences repeat wins (news repeats the answer: the winner is named in many
+    reports, the runner-up in one); ties go to the best sentence and to the value nearest the
+    question's words."""
     if not chosen[0].values:
         return None
     best_score = chosen[0].score
@@ -450,9 +459,27 @@ def pick_short(chosen: list[Candidate], voters: list[Candidate]) -> tuple[Candid
         weight = math.exp(c.score - best_score)  # the ranker's scores are log-odds
         for key in {_value_key(c, v) for v in c.values}:
             votes[key] = votes.get(key, 0.0) + weight
-    options = [(c, v, rank, i) for rank, c in enumerate(chosen) for i, v in enumerate(c.values)]
-    c, v, _, _ = max(options, key=lambda o: (votes.get(_value_key(o[0], o[1]), 0.0), -o[2], -o[3]))
+    options = [(c, v, rank, i) for rank, c in enumerate(chosen) for i, v in enumerate(c.values)
+               if not conversion(c.row.text, c.row.start, v, c.values)]
+    c, v, _, _ = max(options, key=lambda o: (_precision(q, o[0].row, o[1]), votes.get(_value_key(o[0], o[1]), 0.0),
+                                             -o[2], -o[3]))
     return c, v
+
+
+def _vague(row: SentenceRow, v: Entity) -> bool:
+    return vague(row.text[v.start - row.start : v.end - row.start], at_start=v.start == row.start)
+
+
+def _precision(q: Question, row: SentenceRow, v: Entity) -> int:
+    """How precisely the value answers: 0 when vague; 1 for a name; 2 for a figure when the
+    question asks for a measure or a time ("37 days" before "Sunday" for "how long", "29 April"
+    before "January"); 3 for a year when it asks for a year."""
+    if _vague(row, v):
+        return 0
+    text = row.text[v.start - row.start : v.end - row.start]
+    if q.focus == "year" and _YEAR.search(text):
+        return 3
+    return 2 if q.numeric and states_figure(text) else 1
 
 
 def short_answer(picked: tuple[Candidate, Entity], citations: list[Citation], evidence: Evidence) -> ShortAnswer:
