@@ -155,8 +155,9 @@ def _decision_rows(records: list[dict]) -> tuple[list[int], np.ndarray, np.ndarr
 
 
 def fit_decision(records: list[dict]) -> tuple[np.ndarray, float, float]:
-    """P(the question is answered by its best sentence's articles). L2 strength by 5-fold
-    cross-validation, a question's records (seeds alone, seeds among BBC) held out together."""
+    """P(the articles answer the question), from its best sentence's decision features. L2
+    strength by 5-fold cross-validation, a question's records (seeds alone, seeds among BBC) held
+    out together."""
     from sklearn.linear_model import LogisticRegressionCV
     from sklearn.model_selection import GroupKFold
 

@@ -259,6 +259,11 @@ def states_figure(value: str) -> bool:
     return any(ch.isdigit() for ch in value) or any(like_num(w.strip(".,")) for w in value.split())
 
 
+def states_year(value: str) -> bool:
+    """The value names a year ("2006", "September 2003")."""
+    return bool(_YEAR_IN.search(value))
+
+
 def vague(value: str, at_start: bool = False) -> bool:
     """A value that states no figure or name: "millions of euros", "the past year", "annual" (no
     digit, no number word, no capitalised word but a sentence's first)."""

@@ -7,15 +7,14 @@ Each sentence of the retrieved stories gets features (meaning match, the questio
 answer value the question expects, the question's names in the sentence and in its story). Two
 models fitted on the dev questions only (scripts/fit_answer_model.py; weights and where they came
 from in rag/data/answer_model.json) read them: a ranker picks the best sentence among those that
-pass the evidence checks, and a decision model gives the probability that it answers. Under the
-fitted threshold the articles don't answer.
+pass the evidence checks, and a decision model reads that sentence and gives the probability that
+the articles answer the question at all. Under the fitted threshold they don't.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from rag.answer.evidence import (
     place_aliases,
     sentence_view,
     states_figure,
+    states_year,
     text_view,
     vague,
 )
@@ -48,7 +48,6 @@ from rag.text.lexical import terms
 from rag.tunables import AnswerTunables
 
 MODEL_FILE = Path(__file__).parent.parent / "data" / "answer_model.json"
-_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 # The step's hand-set constants (min_words, voters, rare_terms, focus_window, ...) are
 # Config.answer: rag/tunables.py, AnswerTunables.
 _ANSWER = AnswerTunables()
@@ -477,7 +476,7 @@ def _precision(q: Question, row: SentenceRow, v: Entity) -> int:
     if _vague(row, v):
         return 0
     text = row.text[v.start - row.start : v.end - row.start]
-    if q.focus == "year" and _YEAR.search(text):
+    if q.focus == "year" and states_year(text):
         return 3
     return 2 if q.numeric and states_figure(text) else 1
 
