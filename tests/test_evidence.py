@@ -215,6 +215,8 @@ def test_a_constraint_written_as_its_initials_holds():
     union = next(c for c in q.constraints if "rugby" in c.words)
     assert holds(union, text_view("The RFU fined the coach £2,000."))
     assert not holds(union, text_view("The FA fined the coach £2,000."))
+    person = next(c for c in analyse("What did Tony Blair say about the plan?").constraints if c.label == "PERSON")
+    assert not holds(person, text_view("The TB clinic will close next year."))
 
 
 def test_the_answer_itself_is_not_another_one_of_what_the_question_names():
@@ -239,7 +241,7 @@ def test_on_what_date_is_not_answered_by_a_year_alone_nor_a_count_by_one_of():
 
 @pytest.mark.parametrize("value, expected", [
     ("millions of euros", True), ("the past year", True), ("annual", True),
-    ("$14.5m", False), ("two", False), ("September 2003", False), ("Friday", False),
+    ("$14.5m", False), ("two", False), ("a month", False), ("September 2003", False), ("Friday", False),
 ])
 def test_a_value_without_a_figure_or_a_name_is_vague(value, expected):
     assert vague(value) is expected

@@ -145,8 +145,8 @@ def holds(c: Constraint, text: Text) -> bool:
         return True
     capitals = c.text.isupper()  # "US", "EU": only their capitals will do ("us" is a pronoun)
     phrase = " ".join(words)
-    if len(words) >= 2 and "".join(w[0] for w in words) in text.caps:
-        return True  # written as its initials: "the Rugby Football Union" as "RFU"
+    if len(words) >= 2 and c.label != "PERSON" and "".join(w[0] for w in words) in text.caps:
+        return True  # written as its initials: "the Rugby Football Union" as "RFU" (not people: "TB")
     if capitals:
         if "".join(words) in text.caps or "".join(words) in text.acronyms:
             return True
@@ -253,10 +253,14 @@ def _initials_of_question(q: Question, value: str, asked: Text) -> bool:
 
 
 def states_figure(value: str) -> bool:
-    """The value holds a number: a digit or a number word ("64", "two", "a million")."""
+    """The value holds a number: a digit or a number word ("64", "two", "a million"), or the
+    article that counts one of a unit ("a month", "an hour")."""
     from spacy.lang.en.lex_attrs import like_num
 
-    return any(ch.isdigit() for ch in value) or any(like_num(w.strip(".,")) for w in value.split())
+    words = value.split()
+    if len(words) >= 2 and words[0].lower() in ("a", "an"):
+        return True
+    return any(ch.isdigit() for ch in value) or any(like_num(w.strip(".,")) for w in words)
 
 
 def states_year(value: str) -> bool:
