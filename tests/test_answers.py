@@ -74,10 +74,8 @@ def test_a_fact_reported_by_several_articles_is_stated_once(seed_pipeline):
 @pytest.mark.parametrize(
     "question",
     [
-        # Known failure (strict xfail): the count beside it is of tourists; the fitted decision
-        # model's confidence (0.22) stays just over its threshold (0.2) despite count_match 0.19.
-        pytest.param("How many fighter jets will Japan sell to India?",
-                     marks=pytest.mark.xfail(strict=True, reason="answers with a count of something else")),
+        # Answered with a count of tourists until the decision model learnt answerability (2026-12-04).
+        "How many fighter jets will Japan sell to India?",
         # Known failure (strict xfail): "luxury vehicles priced above US$40,000" is an amount beside
         # "priced" and "India"; nothing in the features says it is a threshold, not the price.
         pytest.param("What is the price of a Tesla Model Y in India?",
