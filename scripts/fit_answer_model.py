@@ -11,9 +11,10 @@ eval/bbc_test.jsonl) are never read here.
    retrieved stories that passes the evidence checks is a candidate: its features
    (rag.answer.extractive.FEATURES), labelled 1 when it is in a story that answers the question and holds
    one of the question's facts.
-2. Two logistic regressions (scikit-learn, L2; strength by cross-validation, whole questions held
-   out): a pairwise ranker of the candidates, and a decision model over the best one
-   (DECISION_FEATURES) that learns whether the articles answer the question at all.
+2. Two L2 logistic regressions (strength by cross-validation, whole questions held out): a
+   pairwise ranker of the candidates (scikit-learn), and a decision model over the best one
+   (DECISION_FEATURES) that learns whether the articles answer the question at all, its weights'
+   signs bounded (RAISES, LOWERS; scipy L-BFGS-B).
    `--keep-ranker` keeps the shipped ranker and join margin and refits the decision model only.
 3. The abstention threshold and the join margin are chosen on the same dev questions by replaying
    the decision: the threshold maximises abstention recall with at most MAX_REFUSED of the
