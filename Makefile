@@ -67,9 +67,9 @@ eval: setup
 bench: setup
 	$(PY) -m rag.bench --quick
 
-# Refit the answer step's weights on the dev questions (writes rag/data/answer_model.json).
-# Reproduces rag/data/answer_model.json: the decision model refitted, the sentence ranker kept
-# (eval/README.md, "How the answer step is fitted"); needs the BBC copy in ../shared.
+# Refit the answer step on the dev questions: reproduces rag/data/answer_model.json (the decision
+# model refitted, the sentence ranker kept; eval/README.md, "How the answer step is fitted").
+# Needs the BBC copy in ../shared.
 fit: setup
 	$(PY) scripts/fit_answer_model.py --keep-ranker
 
