@@ -145,7 +145,7 @@ def holds(c: Constraint, text: Text) -> bool:
         return True
     capitals = c.text.isupper()  # "US", "EU": only their capitals will do ("us" is a pronoun)
     phrase = " ".join(words)
-    if len(words) >= 2 and c.label != "PERSON" and "".join(w[0] for w in words) in text.caps:
+    if len(words) >= 2 and c.label != "PERSON" and initials(words) in text.caps:
         return True  # written as its initials: "the Rugby Football Union" as "RFU" (not people: "TB")
     if capitals:
         if "".join(words) in text.caps or "".join(words) in text.acronyms:
@@ -221,10 +221,11 @@ def answer_values(q: Question, sentence: str, offset: int, entities: list[Entity
         # or it is a name the question gives, in initials or spelt out ("ONGC", "Queens Park Rangers" for "QPR").
         if not words or all(_word_holds(w, asked, loose=True) for w in words) or _initials_of_question(q, text, asked):
             continue
-        if q.exact and e.label in ("DATE", "TIME") and not _specific(text, e.start - offset):
-            continue
-        if q.focus in ("date", "day") and e.label == "DATE" and not _specific(_YEAR_IN.sub("", text), e.start - offset):
-            continue  # "on what date": a year alone ("in 1993") names no day
+        if q.exact and e.label in ("DATE", "TIME"):
+            # "On what date": a year alone ("in 1993") names no day either.
+            named = _YEAR_IN.sub("", text) if q.focus in ("date", "day") and e.label == "DATE" else text
+            if not _specific(named, e.start - offset):
+                continue
         if e.label == "CARDINAL" and text.lower() == "one" and sentence[e.end - offset :].startswith(" of "):
             continue  # "One of the few ministers": a part of a group, not a count
         if q.exact and e.label in NUMERIC_LABELS and not any(ch.isdigit() for ch in text):
@@ -244,19 +245,29 @@ def _initials_of_question(q: Question, value: str, asked: Text) -> bool:
     """The value is one of the question's names in other letters: its initials are a capitalised
     word of the question, or it is written in capitals that spell a question name's initials."""
     caps = [w for w in value.split() if w[:1].isupper()]
-    if len(caps) >= 2 and "".join(w[0] for w in caps).lower() in asked.caps:
+    if len(caps) >= 2 and initials(caps) in asked.caps:
         return True
     if value.isupper() and len(value) >= 2:
         letters = value.lower().replace(".", "")
-        return any(len(c.words) >= 2 and "".join(w[0] for w in c.words) == letters for c in q.constraints)
+        return any(len(c.words) >= 2 and initials(c.words) == letters for c in q.constraints)
     return False
+
+
+def initials(words) -> str:
+    """"rfu" for ("Rugby", "Football", "Union")."""
+    return "".join(w[0] for w in words).lower()
+
+
+def like_num(word: str) -> bool:
+    """spaCy's English number-word test ("two", "million"; not "millions")."""
+    from spacy.lang.en.lex_attrs import like_num as spacy_like_num
+
+    return bool(spacy_like_num(word))
 
 
 def states_figure(value: str) -> bool:
     """The value holds a number: a digit or a number word ("64", "two", "a million"), or the
     article that counts one of a unit ("a month", "an hour")."""
-    from spacy.lang.en.lex_attrs import like_num
-
     words = value.split()
     if len(words) >= 2 and words[0].lower() in ("a", "an"):
         return True

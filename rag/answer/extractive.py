@@ -31,6 +31,7 @@ from rag.answer.evidence import (
     conflicts,
     constraint_share,
     conversion,
+    like_num,
     near_question,
     place_aliases,
     sentence_view,
@@ -353,12 +354,6 @@ def place_alias_terms(q_terms: list[str]) -> dict[str, str]:
                 if a != t:
                     out.setdefault(a, t)
     return out
-
-
-def like_num(word: str) -> bool:
-    from spacy.lang.en.lex_attrs import like_num as spacy_like_num
-
-    return spacy_like_num(word)
 
 
 def _noun_after(text: str, tunables: AnswerTunables = _ANSWER) -> str:
