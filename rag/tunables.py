@@ -21,6 +21,7 @@ class AnswerTunables:
     voters: int = 8  # eligible sentences whose values vote for the short answer (= the passages retrieved, top_k); hand-set 2026-12 (4a32a2c)
     rare_terms: int = 3  # how many of the question's rarest known terms the rare_terms feature looks for; the earlier FOCUS_TERMS, set on eval/dev_qa.jsonl 2026-11-23
     focus_window: int = 5  # words after a value in which the noun asked about must stand ("173 of the 299 votes"); hand-set 2026-12 (f4456f8)
+    short_near_words: int = 6  # words either side of a value in which the short answer looks for the question's words; set on the dev questions 2026-12-04 (windows 3-15 tried: 6 best, 89-93 of 116 right for 3-10, 86 with the earlier order)
     near_words: int = 10  # an answer value within this many words of a question word stands beside it; threshold from eval/dev_qa.jsonl 2026-11-23 (ebda7ee)
     order_window: int = 4  # words within which two question terms count as in the question's order (the "order" feature); hand-set 2026-11-23 (77d5ef0)
 

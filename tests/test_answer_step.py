@@ -205,3 +205,38 @@ def test_the_short_answer_is_the_stated_figure_not_its_conversion_nor_a_vague_va
     _, _, answer = ask("Since what year have the coast guards held exchanges?", ev, passages)
     assert not answer.abstained and answer.short is not None
     assert answer.short.text == "2006"
+
+
+@dataclass
+class _Valued:
+    """An answer sentence as the short answer reads it (rag.answer.short.ValuedSentence)."""
+
+    row: SentenceRow
+    values: list[Entity]
+    score: float
+
+
+def _valued(text: str, values: tuple[str, ...], score: float, start: int = 0) -> _Valued:
+    spans = [Entity(start + text.index(v), start + text.index(v) + len(v), "ORG") for v in values]
+    return _Valued(SentenceRow("d1", start, start + len(text), text), spans, score)
+
+
+def test_the_short_answer_is_the_value_beside_the_questions_words_not_the_best_sentences_first():
+    from rag.answer.question import analyse
+    from rag.answer.short import pick_short
+    from rag.tunables import AnswerTunables
+
+    question = analyse("Which agency said retail sales fell 2% in January?")
+    q_terms = set(terms("agency said retail sales fell 2% january"))
+    best = _valued("Shops such as Fernway and Bolt Stores reported that their winter trading had beaten forecasts.",
+                   ("Fernway", "Bolt Stores"), score=2.0)
+    second = _valued("The Bureau of Trade Data said retail sales fell 2% in January, the steepest drop in years.",
+                     ("Bureau of Trade Data",), score=1.2, start=200)
+    picked = pick_short(question, q_terms, [best, second], [best, second], AnswerTunables())
+    assert picked is not None and picked[0] is second
+    assert second.row.text[picked[1].start - 200 : picked[1].end - 200] == "Bureau of Trade Data"
+    # With nothing of the question beside any value, the best sentence's first value answers.
+    far = _valued("In other news the Bureau of Trade Data moved offices this spring to a new building.",
+                  ("Bureau of Trade Data",), score=1.2, start=200)
+    picked = pick_short(question, q_terms, [best, far], [best, far], AnswerTunables())
+    assert picked is not None and picked[0] is best and picked[1] == best.values[0]

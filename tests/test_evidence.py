@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.evidence import answer_values, conflicts, constraint_share, conversion, holds, text_view, vague
+from rag.answer.evidence import answer_values, conflicts, constraint_share, conversion, holds, share_near, text_view, vague
 from rag.answer.question import PLACE, VALUE, YEAR, Constraint, analyse, types_for_noun
 from rag.text import entities
 from rag.text.entities import Entity, EntityTagger, entities_in
@@ -248,3 +248,14 @@ def test_an_amount_in_brackets_after_another_is_its_conversion():
     sentence = "Wal-Mart will pay $14.5m (£7.74m) to settle the case, and £2m (a fine) later."
     values = [Entity(sentence.index(t), sentence.index(t) + len(t), "MONEY") for t in ("$14.5m", "£7.74m", "£2m")]
     assert [conversion(sentence, 0, v, values) for v in values] == [False, True, False]
+
+
+def test_share_near_counts_the_questions_terms_beside_the_value_not_its_own_words():
+    from rag.text.lexical import terms
+
+    sentence = "Most of the suspects are held at Belmarsh Prison in London, officials said on Monday."
+    value = Entity(10 + sentence.index("Belmarsh Prison"), 10 + sentence.index("Belmarsh Prison") + 15, "FAC")
+    asked = set(terms("london suspects held prison"))  # "prison" is the value's own word: never beside it
+    assert share_near(sentence, 10, value, asked, window=3) == pytest.approx(2 / 4)  # "held", "london"
+    assert share_near(sentence, 10, value, asked, window=6) == pytest.approx(3 / 4)  # and "suspects"
+    assert share_near(sentence, 10, value, set(), window=6) == 0.0

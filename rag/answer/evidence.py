@@ -21,7 +21,7 @@ from pathlib import Path
 
 from rag.answer.question import NAME, PLACE, VALUE, YEAR, Constraint, Question, currency_words
 from rag.text.entities import NUMERIC_LABELS, Entity
-from rag.text.lexical import stem
+from rag.text.lexical import stem, terms
 from rag.tunables import AnswerTunables
 
 _ALIASES_FILE = Path(__file__).parent.parent / "data" / "place_aliases.json"
@@ -388,6 +388,20 @@ def _specific(date: str, at: int) -> bool:
     months and weekdays so) other than a sentence's first."""
     words = date.split()
     return any(ch.isdigit() for ch in date) or any(w[:1].isupper() for w in (words[1:] if at == 0 else words))
+
+
+def share_near(sentence: str, offset: int, value: Entity, question_terms: set[str], window: int) -> float:
+    """The share of the question's terms among the `window` words either side of the value (its
+    own words not counted): 1.0 when all of them stand beside it."""
+    if not question_terms:
+        return 0.0
+    tokens = [(m.start() + offset, m.end() + offset, m.group(0)) for m in _WORD.finditer(sentence.lower())]
+    inside = [k for k, (start, end, _) in enumerate(tokens) if start >= value.start and end <= value.end]
+    if not inside:
+        return 0.0
+    lo, hi = inside[0], inside[-1]
+    beside = {t for _, _, w in tokens[max(0, lo - window) : lo] + tokens[hi + 1 : hi + 1 + window] for t in terms(w)}
+    return len(beside & question_terms) / len(question_terms)
 
 
 def near_question(q: Question, sentence: str, offset: int, values: list[Entity], question_terms: set[str], terms,

@@ -30,20 +30,17 @@ from rag.answer.evidence import (
     answer_values,
     conflicts,
     constraint_share,
-    conversion,
     like_num,
     near_question,
     place_aliases,
     sentence_view,
-    states_figure,
-    states_year,
     text_view,
-    vague,
 )
 from rag.answer.question import NAME, PLACE, Question, analyse
+from rag.answer.short import is_vague, pick_short, short_answer
 from rag.config import Config
 from rag.retrieve.context import CorpusStats, Evidence, Story
-from rag.schema import Answer, Citation, Passage, SentenceRow, ShortAnswer
+from rag.schema import Answer, Citation, Passage, SentenceRow
 from rag.text.entities import Entity, import_spacy
 from rag.text.lexical import terms
 from rag.tunables import AnswerTunables
@@ -122,7 +119,7 @@ def decision_features(question: Question, ranked: list[Candidate]) -> np.ndarray
     f = best.feature
     untyped = float(bool(question.expects) and not best.values)  # asks for a kind of thing the sentence lacks
     # Only vague values of the kind asked for ("millions of euros", "the past year"): no figure, no name.
-    only_vague = float(bool(best.values) and all(_vague(best.row, v) for v in best.values))
+    only_vague = float(bool(best.values) and all(is_vague(best.row, v) for v in best.values))
     return np.array([best.score, best.score - runner, f("dense"), f("lexical"), untyped, f("typed_near"),
                      f("value_by_focus"), f("open"), float(question.strict), f("cons_sentence"), f("story_lexical"),
                      best.soft_in_story, len(eligible) / max(1, len(ranked)), f("conflict"),
@@ -217,7 +214,8 @@ class ExtractiveAnswerer:
 
         chosen = join(eligible, self.config.max_answer_sentences, model.join_margin, model.same_fact_cosine)
         answer.text, answer.citations = compose(chosen, evidence)
-        picked = pick_short(question, chosen, eligible[: self.config.answer.voters])
+        picked = pick_short(question, set(question_terms(request.query)), chosen, eligible[: self.config.answer.voters],
+                            self.config.answer)
         answer.short = short_answer(picked, answer.citations, evidence) if picked else None
         answer.abstained = False
         answer.timings["answer"] = time.perf_counter() - t0
@@ -436,58 +434,6 @@ def compose(chosen: list[Candidate], evidence: Evidence) -> tuple[str, list[Cita
         citations.append(citation(n, c.row, c.passage, doc, c.score))
         parts.append(with_markers(c.row.text, [n]))
     return " ".join(parts), citations
-
-
-def pick_short(q: Question, chosen: list[Candidate], voters: list[Candidate]) -> tuple[Candidate, Entity] | None:
-    """The value the question asks for, from one of the answer's sentences. A figure or a name
-    goes before a vague value ("$14.5m" before "millions", "2006" before "annual" when a year is
-    asked for), and an amount before its conversion in brackets. Among the rest, the one the
-    other well-ranked sentences repeat wins (news repeats the answer: the winner is named in many
-    reports, the runner-up in one); ties go to the best sentence and to the value nearest the
-    question's words."""
-    if not chosen[0].values:
-        return None
-    best_score = chosen[0].score
-    votes: dict[str, float] = {}
-    for c in voters:
-        weight = math.exp(c.score - best_score)  # the ranker's scores are log-odds
-        for key in {_value_key(c, v) for v in c.values}:
-            votes[key] = votes.get(key, 0.0) + weight
-    options = [(c, v, rank, i) for rank, c in enumerate(chosen) for i, v in enumerate(c.values)
-               if not conversion(c.row.text, c.row.start, v, c.values)]
-    c, v, _, _ = max(options, key=lambda o: (_precision(q, o[0].row, o[1]), votes.get(_value_key(o[0], o[1]), 0.0),
-                                             -o[2], -o[3]))
-    return c, v
-
-
-def _vague(row: SentenceRow, v: Entity) -> bool:
-    return vague(row.text[v.start - row.start : v.end - row.start], at_start=v.start == row.start)
-
-
-def _precision(q: Question, row: SentenceRow, v: Entity) -> int:
-    """How precisely the value answers: 0 when vague; 1 for a name; 2 for a figure when the
-    question asks for a measure or a time ("37 days" before "Sunday" for "how long", "29 April"
-    before "January"); 3 for a year when it asks for a year."""
-    if _vague(row, v):
-        return 0
-    text = row.text[v.start - row.start : v.end - row.start]
-    if q.focus == "year" and states_year(text):
-        return 3
-    return 2 if q.numeric and states_figure(text) else 1
-
-
-def short_answer(picked: tuple[Candidate, Entity], citations: list[Citation], evidence: Evidence) -> ShortAnswer:
-    """The picked value as a span of its cited sentence ("26", "April 22", "Robert Sillerman")."""
-    c, value = picked
-    doc = evidence.document(c.row.doc_id)
-    text = c.row.text[value.start - c.row.start : value.end - c.row.start]
-    n = next((x.n for x in citations if x.doc_id == c.row.doc_id and x.start == c.row.start), 1)
-    return ShortAnswer(text=text, doc_id=c.row.doc_id, start=value.start, end=value.end, label=value.label,
-                       citation=n, source=doc.source if doc else "")
-
-
-def _value_key(c: Candidate, v: Entity) -> str:
-    return " ".join(c.row.text[v.start - c.row.start : v.end - c.row.start].lower().split())
 
 
 __all__ = ["ExtractiveAnswerer", "Candidate", "FEATURES", "join", "ranked"]
