@@ -216,8 +216,9 @@ class _Valued:
     score: float
 
 
-def _valued(text: str, values: tuple[str, ...], score: float, start: int = 0) -> _Valued:
-    spans = [Entity(start + text.index(v), start + text.index(v) + len(v), "ORG") for v in values]
+def _valued(text: str, values: tuple[str, ...], score: float, start: int = 0, labels: tuple[str, ...] = ()) -> _Valued:
+    spans = [Entity(start + text.index(v), start + text.index(v) + len(v), label)
+             for v, label in zip(values, labels or ("ORG",) * len(values))]
     return _Valued(SentenceRow("d1", start, start + len(text), text), spans, score)
 
 
@@ -240,3 +241,26 @@ def test_the_short_answer_is_the_value_beside_the_questions_words_not_the_best_s
                   ("Bureau of Trade Data",), score=1.2, start=200)
     picked = pick_short(question, q_terms, [best, far], [best, far], AnswerTunables())
     assert picked is not None and picked[0] is best and picked[1] == best.values[0]
+
+
+def _short(question: str, *sentences: _Valued) -> str:
+    from rag.answer.extractive import question_terms
+    from rag.answer.question import analyse
+    from rag.answer.short import pick_short
+    from rag.tunables import AnswerTunables
+
+    picked = pick_short(analyse(question), set(question_terms(question)), list(sentences), list(sentences), AnswerTunables())
+    assert picked is not None
+    c, v = picked
+    return c.row.text[v.start - c.row.start : v.end - c.row.start]
+
+
+def test_the_short_answer_to_who_is_a_person_and_to_on_what_date_a_calendar_date():
+    # The organisation stands nearer the question's words, but "who" asks for a person first.
+    film = _valued("Northgate Pictures financed Harbour Lights, which was directed by Mara Quell over two winters.",
+                   ("Northgate Pictures", "Mara Quell"), score=2.0, labels=("ORG", "PERSON"))
+    assert _short("Who directed the film Harbour Lights?", film) == "Mara Quell"
+    # "45 years ago" stands beside the question's words; the date names the day.
+    cup = _valued("The club last knocked Rovers out of the cup 45 years ago, a run that ended on 16 January 1996 in a replay.",
+                  ("45 years ago", "16 January 1996"), score=2.0, labels=("DATE", "DATE"))
+    assert _short("On what date did the club last knock Rovers out of the cup?", cup) == "16 January 1996"

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.evidence import answer_values, conflicts, constraint_share, conversion, holds, share_near, text_view, vague
+from rag.answer.evidence import (
+    answer_values,
+    conflicts,
+    constraint_share,
+    conversion,
+    holds,
+    names_calendar_date,
+    share_near,
+    text_view,
+    vague,
+)
 from rag.answer.question import PLACE, VALUE, YEAR, Constraint, analyse, types_for_noun
 from rag.text import entities
 from rag.text.entities import Entity, EntityTagger, entities_in
@@ -259,3 +269,9 @@ def test_share_near_counts_the_questions_terms_beside_the_value_not_its_own_word
     assert share_near(sentence, 10, value, asked, window=3) == pytest.approx(2 / 4)  # "held", "london"
     assert share_near(sentence, 10, value, asked, window=6) == pytest.approx(3 / 4)  # and "suspects"
     assert share_near(sentence, 10, value, set(), window=6) == 0.0
+
+
+@pytest.mark.parametrize(("value", "named"), [("16 January 1996", True), ("Oct. 18", True), ("January 2005", True),
+                                              ("Friday", False), ("45 years ago", False), ("January", False)])
+def test_a_calendar_date_names_a_month_with_a_number(value, named):
+    assert names_calendar_date(value) is named

@@ -13,6 +13,7 @@ revenue for 2004": unanswerable questions are on topic. Two checks can:
 
 from __future__ import annotations
 
+import calendar
 import json
 import re
 from bisect import bisect_left
@@ -277,6 +278,16 @@ def states_figure(value: str) -> bool:
 def states_year(value: str) -> bool:
     """The value names a year ("2006", "September 2003")."""
     return bool(_YEAR_IN.search(value))
+
+
+def names_calendar_date(value: str) -> bool:
+    """The value names a month with a number, a day's or a year's ("16 January 1996", "Oct 18"),
+    not a weekday alone or a span of time ("Friday", "45 years ago"). English month names, from
+    the standard library's calendar."""
+    return any(ch.isdigit() for ch in value) and any(w.strip(".,").lower() in _MONTHS for w in value.split())
+
+
+_MONTHS = frozenset(m.lower() for m in [*calendar.month_name[1:], *calendar.month_abbr[1:]])
 
 
 def vague(value: str, at_start: bool = False) -> bool:

@@ -5,14 +5,16 @@ of the cited sentence (with its offsets), one of the answer values the evidence 
 (rag.answer.evidence.answer_values). Which one, in order:
 
 1. How precisely it answers: a figure or a name goes before a vague value ("$14.5m" before
-   "millions"), a figure before a name for a measure or a time, a year when a year is asked for.
-   An amount in brackets after another is its conversion, never the answer.
-2. How many of the question's words stand beside it, within `AnswerTunables.short_near_words`
+   "millions"), a figure before a name for a measure or a time, a year when a year is asked for,
+   a calendar date ("16 January 1996", not "Friday" or "45 years ago") when a date is. An amount in brackets
+   after another is its conversion, never the answer.
+2. The type the question most likely asks for: a person for "who", a place for "where".
+3. How many of the question's words stand beside it, within `AnswerTunables.short_near_words`
    words either side: the answer sits among what the question asks about ("Most of the terror
    suspects are detained at Belmarsh Prison in London" for "In which London jail are most of the
    foreign terror suspects kept?"), while the best-ranked sentence often holds several values of
    the type, and the question's words beside only one.
-3. Which one the other well-ranked sentences repeat (news repeats the answer: the winner is named
+4. Which one the other well-ranked sentences repeat (news repeats the answer: the winner is named
    in many reports, the runner-up in one); then the best sentence, and the value nearest the
    question's words.
 """
@@ -23,7 +25,7 @@ import math
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
-from rag.answer.evidence import conversion, share_near, states_figure, states_year, vague
+from rag.answer.evidence import conversion, names_calendar_date, share_near, states_figure, states_year, vague
 from rag.answer.question import Question
 from rag.retrieve.context import Evidence
 from rag.schema import Citation, SentenceRow, ShortAnswer
@@ -56,10 +58,10 @@ def pick_short(q: Question, q_terms: set[str], chosen: Sequence[S], voters: Sequ
         for key in {value_key(c.row, v) for v in c.values}:
             votes[key] = votes.get(key, 0.0) + weight
 
-    def order(option: tuple[int, S, int, Entity]) -> tuple[int, float, float, int, int]:
+    def order(option: tuple[int, S, int, Entity]) -> tuple[int, bool, float, float, int, int]:
         rank, c, i, v = option
         near = share_near(c.row.text, c.row.start, v, q_terms, tunables.short_near_words)
-        return precision(q, c.row, v), near, votes.get(value_key(c.row, v), 0.0), -rank, -i
+        return (precision(q, c.row, v), v.label == q.primary, near, votes.get(value_key(c.row, v), 0.0), -rank, -i)
 
     options = [(rank, c, i, v) for rank, c in enumerate(chosen) for i, v in enumerate(c.values)
                if not conversion(c.row.text, c.row.start, v, c.values)]
@@ -70,11 +72,14 @@ def pick_short(q: Question, q_terms: set[str], chosen: Sequence[S], voters: Sequ
 def precision(q: Question, row: SentenceRow, v: Entity) -> int:
     """How precisely the value answers: 0 when vague; 1 for a name; 2 for a figure when the
     question asks for a measure or a time ("37 days" before "Sunday" for "how long", "29 April"
-    before "January"); 3 for a year when it asks for a year."""
+    before "January"); 3 for a year when it asks for a year, or for a calendar date (a month and a
+    number) when it asks on what date."""
     if is_vague(row, v):
         return 0
     text = row.text[v.start - row.start : v.end - row.start]
     if q.focus == "year" and states_year(text):
+        return 3
+    if q.exact and q.focus in ("date", "day") and names_calendar_date(text):
         return 3
     return 2 if q.numeric and states_figure(text) else 1
 
