@@ -38,8 +38,8 @@ def item(**kw) -> GoldItem:
     return GoldItem(**base)
 
 
-def out(text="", abstained=False, passages=(), citations=(), seconds=0.05) -> SystemOutput:
-    return SystemOutput(text, abstained, list(passages), list(citations), seconds)
+def out(text="", abstained=False, passages=(), citations=(), seconds=0.05, short="") -> SystemOutput:
+    return SystemOutput(text, abstained, list(passages), list(citations), seconds, short=short)
 
 
 LOCATOR = EvidenceLocator({"main": DOC, "other": "Nothing relevant is said in this other story at all."})
@@ -136,6 +136,19 @@ def test_citation_precision_counts_evidence_and_gold_document_facts():
     assert (s.supported_citations, s.citations) == (2, 4) and s.cit_precision == 0.5
     assert s.gold_cited is True
     assert s.unsupported_citations == ["Tanks are heavy.", "Nothing useful here at all."]
+
+
+def test_the_short_answer_is_scored_on_single_fact_questions_only():
+    one = item(facts=[["fighter jets", "fighter jet"]])
+    right = score_question(one, out("Japan offered fighter jets [1].", short="fighter jets"), LOCATOR)
+    assert right.extra == {"short_exact": 1.0, "short_given": 1.0}
+    wrong = score_question(one, out("Japan offered fighter jets and India tanks [1].", short="India"), LOCATOR)
+    assert wrong.extra == {"short_exact": 0.0, "short_given": 1.0}
+    refused = score_question(one, out("The articles don't answer this.", abstained=True, short="fighter jets"), LOCATOR)
+    assert refused.extra == {"short_exact": 0.0, "short_given": 0.0}
+    # Two facts: no one value states both, so the question has no short-answer figures.
+    assert score_question(item(), out("Fighter jets and tanks [1].", short="tanks"), LOCATOR).extra == {}
+    assert aggregate([right, wrong, score_question(item(), out("x"), LOCATOR)])["short_exact"] == 0.5
 
 
 def test_answering_an_unanswerable_question_is_a_failure_and_refusing_it_passes():

@@ -245,6 +245,10 @@ def score_question(
             else:
                 score.unsupported_citations.append(c.text)
         score.gold_cited = any(alias(c.doc_id) in gold_docs for c in out.citations)
+        if len(item.facts) == 1:  # a direct answer can state one fact
+            short = "" if out.abstained else out.short
+            score.extra["short_exact"] = float(bool(short) and fact_present(short, item.facts[0]))
+            score.extra["short_given"] = float(bool(short))
     score.reasons = failure_reasons(item, score)
     return score
 

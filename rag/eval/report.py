@@ -35,7 +35,7 @@ LABELS = {
 }
 RETRIEVAL = [f"hit@{k}" for k in HIT_KS] + ["mrr"]
 GOLD_TABLES = {
-    "Retrieval and answers": RETRIEVAL + ["fact_recall", "all_facts", "token_f1", "passed"],
+    "Retrieval and answers": RETRIEVAL + ["fact_recall", "all_facts", "short_exact", "short_given", "token_f1", "passed"],
     "Citations, abstention, latency": [
         "cit_precision", "gold_cited", "abstain_precision", "abstain_recall", "false_refusal",
         "latency_p50", "latency_p95", "answer_words",
