@@ -263,11 +263,12 @@ def test_an_amount_in_brackets_after_another_is_its_conversion():
 def test_share_near_counts_the_questions_terms_beside_the_value_not_its_own_words():
     from rag.text.lexical import terms
 
-    sentence = "Most of the suspects are held at Belmarsh Prison in London, officials said on Monday."
-    value = Entity(10 + sentence.index("Belmarsh Prison"), 10 + sentence.index("Belmarsh Prison") + 15, "FAC")
-    asked = set(terms("london suspects held prison"))  # "prison" is the value's own word: never beside it
-    assert share_near(sentence, 10, value, asked, window=3) == pytest.approx(2 / 4)  # "held", "london"
-    assert share_near(sentence, 10, value, asked, window=6) == pytest.approx(3 / 4)  # and "suspects"
+    sentence = "The ferry for the island route was built at the Harland Yard in Belfast, the company said."
+    at = sentence.index("Harland Yard")
+    value = Entity(10 + at, 10 + at + len("Harland Yard"), "FAC")
+    asked = set(terms("belfast ferry built yard"))  # "yard" is the value's own word: never beside it
+    assert share_near(sentence, 10, value, asked, window=3) == pytest.approx(2 / 4)  # "built", "belfast"
+    assert share_near(sentence, 10, value, asked, window=9) == pytest.approx(3 / 4)  # and "ferry"
     assert share_near(sentence, 10, value, set(), window=6) == 0.0
 
 

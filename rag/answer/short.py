@@ -6,14 +6,14 @@ of the cited sentence (with its offsets), one of the answer values the evidence 
 
 1. How precisely it answers: a figure or a name goes before a vague value ("$14.5m" before
    "millions"), a figure before a name for a measure or a time, a year when a year is asked for,
-   a calendar date ("16 January 1996", not "Friday" or "45 years ago") when a date is. An amount in brackets
-   after another is its conversion, never the answer.
+   a calendar date ("16 January 1996", not "Friday" or "45 years ago") when a date is. An amount
+   in brackets after another is its conversion, never the answer.
 2. The type the question most likely asks for: a person for "who", a place for "where".
 3. How many of the question's words stand beside it, within `AnswerTunables.short_near_words`
-   words either side: the answer sits among what the question asks about ("Most of the terror
-   suspects are detained at Belmarsh Prison in London" for "In which London jail are most of the
-   foreign terror suspects kept?"), while the best-ranked sentence often holds several values of
-   the type, and the question's words beside only one.
+   words either side: the answer sits among what the question asks about ("The ferry was built at
+   the Harland yard in Belfast" for "In which Belfast shipyard was the ferry built?"), while the
+   best-ranked sentence often holds several values of the type, and the question's words beside
+   only one of them.
 4. Which one the other well-ranked sentences repeat (news repeats the answer: the winner is named
    in many reports, the runner-up in one); then the best sentence, and the value nearest the
    question's words.
