@@ -48,6 +48,7 @@ from rag.answer.extractive import (  # noqa: E402
     join,
     ranked,
     unknown_names,
+    verb_check,
 )
 from rag.config import Config  # noqa: E402
 from rag.eval import haystack  # noqa: E402
@@ -136,7 +137,8 @@ def rank(records: list[dict], w: np.ndarray) -> None:
         q["cands"] = [q["cands"][i] for i in order]
         q["labels"] = [q["labels"][i] for i in order]
         q["facts"] = [q["facts"][i] for i in order]
-        q["z"] = decision_features(q["question"], q["cands"])
+        best = next((c for c in q["cands"] if c.eligible), None)
+        q["z"] = decision_features(q["question"], q["cands"], same_event=best is not None and verb_check(q["question"], best))
 
 
 def answerable(q: dict) -> int:
@@ -156,13 +158,13 @@ def _decision_rows(records: list[dict]) -> tuple[list[int], np.ndarray, np.ndarr
 
 
 # Signs the decision model may take: more of the question's meaning, words and names in the
-# sentence or its story, or a typed value beside them, never lowers the probability that the
-# articles answer; a missing type, a conflicting name or a vague value never raises it. (Left
+# sentence or its story, a typed value beside them, or that value under the question's own verb,
+# never lowers the probability that the articles answer; a missing type, a conflicting name or a vague value never raises it. (Left
 # free, the fit gave the question's words in the story a negative weight: the dev near-misses are
 # written from their stories' words. It then refused plain answerable questions such as "What
 # share of GDP will Japan spend on defence?"; out of fold the signed model has the lower log loss.)
 RAISES = {"score", "margin", "dense", "lexical", "typed_near", "value_by_focus", "cons_sentence", "story_lexical",
-          "soft_in_story", "cons_context", "count_match"}
+          "soft_in_story", "cons_context", "count_match", "same_event"}
 LOWERS = {"untyped", "conflict", "vague"}
 
 

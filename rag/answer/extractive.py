@@ -25,6 +25,7 @@ import numpy as np
 
 from rag.answer.answering import ABSTAIN_TEXT, AnswerRequest
 from rag.answer.citations import citation, with_markers
+from rag.answer.events import governing_verb, same_event
 from rag.answer.evidence import (
     Text,
     answer_values,
@@ -62,7 +63,7 @@ FEATURES = ("dense", "lexical", "order", "rank", "typed", "typed_near", "open", 
 # Per question, from its best sentence and the runner-up: does the best one answer?
 DECISION_FEATURES = ("score", "margin", "dense", "lexical", "untyped", "typed_near", "value_by_focus", "open", "strict",
                      "cons_sentence", "story_lexical", "soft_in_story", "eligible_share", "conflict",
-                     "cons_context", "count_match", "vague")
+                     "cons_context", "count_match", "vague", "same_event")
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,10 @@ class Candidate:
         return float(self.features[FEATURES.index(name)])
 
 
-def decision_features(question: Question, ranked: list[Candidate]) -> np.ndarray | None:
-    """What the decision model reads: the best eligible sentence, and how far ahead of the next it is."""
+def decision_features(question: Question, ranked: list[Candidate], same_event: bool) -> np.ndarray | None:
+    """What the decision model reads: the best eligible sentence, and how far ahead of the next it
+    is; `same_event`: whether that sentence's value hangs from one of the question's verbs
+    (`verb_check`, a parse, which the caller makes or not)."""
     eligible = [c for c in ranked if c.eligible]
     if not eligible:
         return None
@@ -123,7 +126,13 @@ def decision_features(question: Question, ranked: list[Candidate]) -> np.ndarray
     return np.array([best.score, best.score - runner, f("dense"), f("lexical"), untyped, f("typed_near"),
                      f("value_by_focus"), f("open"), float(question.strict), f("cons_sentence"), f("story_lexical"),
                      best.soft_in_story, len(eligible) / max(1, len(ranked)), f("conflict"),
-                     f("cons_context"), f("count_match"), only_vague], dtype=np.float32)
+                     f("cons_context"), f("count_match"), only_vague, float(same_event)], dtype=np.float32)
+
+
+def verb_check(question: Question, c: Candidate) -> bool:
+    """Does the sentence's answer value (its first, or the sentence's root without one) hang from
+    one of the question's verbs? One spaCy parse of the sentence (cached)."""
+    return same_event(question.verbs, governing_verb(c.row.text, c.values[0] if c.values else None, c.row.start))
 
 
 def join(eligible: list[Candidate], max_sentences: int, margin: float, same_fact_cosine: float) -> list[Candidate]:
@@ -177,7 +186,8 @@ class ExtractiveAnswerer:
             return asked
         full = analyse(request.query)
         return Question(asked.text, asked.wh or full.wh, asked.focus or full.focus, asked.expects or full.expects,
-                        full.constraints, asked.words | full.words, asked.exact or full.exact, asked.age or full.age)
+                        full.constraints, asked.words | full.words, asked.exact or full.exact, asked.age or full.age,
+                        asked.verbs or full.verbs)
 
     def answer(self, request: AnswerRequest) -> Answer:
         return self.decide(request)[0]
@@ -198,8 +208,7 @@ class ExtractiveAnswerer:
         candidates = self.candidates(request, question)
         model = self.model
         eligible = [c for c in candidates if c.eligible]
-        z = decision_features(question, candidates)
-        confidence = model.probability(z) if z is not None else 0.0
+        confidence = self.confidence(question, candidates)
         answer.confidence = round(confidence, 4)
         if not eligible or confidence < model.abstain_below:
             answer.text = ABSTAIN_TEXT
@@ -229,10 +238,25 @@ class ExtractiveAnswerer:
         out = []
         # Only the sentences the extractive answer itself could have used (its best few).
         for c in eligible[: self.config.max_answer_sentences]:
-            z = decision_features(question, [c, *(o for o in eligible if o is not c), *rest])
-            if z is not None and self.model.probability(z) >= self.model.abstain_below:
+            if self.confidence(question, [c, *(o for o in eligible if o is not c), *rest]) >= self.model.abstain_below:
                 out.append(c)
         return out
+
+    def confidence(self, question: Question, ranked: list[Candidate]) -> float:
+        """The decision model's probability that the articles answer, from the best eligible
+        sentence of `ranked` (0.0 without one). The verb check costs a parse, so it is made only
+        when its result could move the probability across the threshold; otherwise the
+        probability is the one without a matching verb, and the decision is the same either way."""
+        without = decision_features(question, ranked, same_event=False)
+        if without is None:
+            return 0.0
+        with_verb = without.copy()
+        with_verb[DECISION_FEATURES.index("same_event")] = 1.0
+        low, high = self.model.probability(without), self.model.probability(with_verb)
+        if min(low, high) >= self.model.abstain_below or max(low, high) < self.model.abstain_below:
+            return low
+        best = next(c for c in ranked if c.eligible)
+        return high if verb_check(question, best) else low
 
     def _count_match(self, q: Question, row: SentenceRow, values: list[Entity]) -> float:
         """For "how many <noun>": how close in meaning the noun after the best-matching count is to

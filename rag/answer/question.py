@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from rag.answer.events import event_verbs
 from rag.text.entities import NLP_LOCK, NUMERIC_LABELS, full_pipeline
 
 _TYPES_FILE = Path(__file__).parent.parent / "data" / "answer_types.json"
@@ -66,6 +67,7 @@ class Question:
     words: frozenset[str]  # lower-case words of the question: a value it already states is not an answer
     exact: bool = False  # asks for a precise value ("which date", "the exact total"): "earlier this month" or "billions" does not do
     age: bool = False  # "how old": only a number written as someone's age answers ("aged 28", "28-year-old", "Walsh, 34,")
+    verbs: tuple[str, ...] = ()  # the event it asks about, as verb lemmas ("open"; rag.answer.events)
 
     @property
     def primary(self) -> str:
@@ -159,7 +161,7 @@ def analyse(text: str) -> Question:
         bool(expects & TIME_LIKE) and focus is not None and focus.lemma_.lower() in ("date", "day")))
     age = wh == "how" and wh_tok is not None and wh_tok.i + 1 < len(doc) and doc[wh_tok.i + 1].lower_ == "old"
     return Question(text, wh, focus.lemma_.lower() if focus is not None else "", expects,
-                    tuple(_constraints(doc, focus)), words, exact, age)
+                    tuple(_constraints(doc, focus)), words, exact, age, event_verbs(doc))
 
 
 def _focus_noun(doc, wh):
