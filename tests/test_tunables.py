@@ -26,6 +26,7 @@ OLD_VALUES = {
     "answer.rare_terms": 3,
     "answer.focus_window": 5,
     "answer.near_words": 10,
+    "answer.short_near_words": 6,  # new on 2026-12-04 (the direct answer), not a moved constant
     "answer.order_window": 4,
     "grounding.min_coverage": 0.7,
     "grounding.min_paraphrase_coverage": 0.5,
