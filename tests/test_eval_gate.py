@@ -26,7 +26,7 @@ FLOORS = {
     "all_facts": 0.63,
     "gold_cited": 0.86,
     "cit_precision": 0.55,
-    "abstain_recall": 0.47,
+    "abstain_recall": 0.58,  # raised at 8fae1e3 (the verb check): 0.647 measured, minus one near-miss
     "abstain_precision": 0.75,
     # The direct answer (Answer.short) on the 50 single-fact questions: 0.30 measured at 5cee68c,
     # minus two questions (0.02 each). eval/README.md, "Quality gate".
@@ -84,10 +84,11 @@ def test_every_gold_question_was_asked_with_its_history(gate_result):
 # questions' worth of margin.
 # Raised at b8c876a (the signed decision model that learns answerability, eval/README.md):
 # measured minus two answerable questions and one unanswerable, never below the earlier floor.
+# Abstention raised again at 8fae1e3 (the verb check; 0.529 and 0.520 measured, minus one near-miss).
 HAYSTACK_FLOORS = {
-    "gold-bbc": {"hit@5": 0.93, "fact_recall": 0.64, "all_facts": 0.60, "gold_cited": 0.87, "abstain_recall": 0.41,
+    "gold-bbc": {"hit@5": 0.93, "fact_recall": 0.64, "all_facts": 0.60, "gold_cited": 0.87, "abstain_recall": 0.47,
                  "short_exact": 0.24},  # short answers: 50 single-fact questions, 0.28 measured at 5cee68c
-    "bbc-test": {"hit@5": 0.96, "fact_recall": 0.72, "all_facts": 0.70, "gold_cited": 0.91, "abstain_recall": 0.44,
+    "bbc-test": {"hit@5": 0.96, "fact_recall": 0.72, "all_facts": 0.70, "gold_cited": 0.91, "abstain_recall": 0.48,
                  "short_exact": 0.50},  # 55 single-fact questions, 0.545 measured
 }
 HAYSTACK_CEILINGS = {
