@@ -264,13 +264,3 @@ def test_the_short_answer_to_who_is_a_person_and_to_on_what_date_a_calendar_date
     cup = _valued("The club last knocked Rovers out of the cup 45 years ago, a run that ended on 16 January 1996 in a replay.",
                   ("45 years ago", "16 January 1996"), score=2.0, labels=("DATE", "DATE"))
     assert _short("On what date did the club last knock Rovers out of the cup?", cup) == "16 January 1996"
-
-
-def test_a_place_the_articles_name_otherwise_is_not_unknown():
-    from rag.answer.extractive import unknown_names
-    from rag.answer.question import analyse
-
-    ev, _ = evidence({"pact": ("Pact", [Said("The United States and Japan signed a new trade pact in Washington on Friday.")])})
-    assert unknown_names(analyse("What did America sign with Japan?"), ev.stats) == []
-    # A name no article uses, under any of its names, is still unknown.
-    assert unknown_names(analyse("What did Peru sign with Japan?"), ev.stats) == ["Peru"]

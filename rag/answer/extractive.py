@@ -37,7 +37,7 @@ from rag.answer.evidence import (
     sentence_view,
     text_view,
 )
-from rag.answer.question import NAME, PLACE, Constraint, Question, analyse
+from rag.answer.question import NAME, PLACE, Question, analyse
 from rag.answer.short import is_vague, pick_short, short_answer
 from rag.config import Config
 from rag.retrieve.context import CorpusStats, Evidence, Story
@@ -418,22 +418,9 @@ def unknown_names(q: Question, stats: CorpusStats) -> list[str]:
         if c.kind not in (NAME, PLACE) or c.label in ("NORP",) or c.text.isupper():
             continue  # nationalities are rephrased, acronyms spelt out
         stems = [t for w in c.words for t in terms(w)]
-        if stems and not any(_known(s, stats) for s in stems) and not _alias_known(c, stats):
+        if stems and not any(stats.known(s) or s in stats.metadata_terms for s in stems):
             missing.append(c.text)
     return missing
-
-
-def _known(stem: str, stats: CorpusStats) -> bool:
-    return stats.known(stem) or stem in stats.metadata_terms
-
-
-def _alias_known(c: Constraint, stats: CorpusStats) -> bool:
-    """A place the articles name otherwise ("America" in stories that say "the US"): one of its
-    other names (rag/data/place_aliases.json) is known, each of that name's words."""
-    if c.kind != PLACE:
-        return False
-    others = place_aliases().get(" ".join(c.words), frozenset())
-    return any(all(_known(t, stats) for t in terms(name)) for name in others if terms(name))
 
 
 def _ordered_pairs(q_terms: list[str], s_terms: list[str], window: int = _ANSWER.order_window) -> float:
