@@ -159,10 +159,11 @@ def _decision_rows(records: list[dict]) -> tuple[list[int], np.ndarray, np.ndarr
 
 # Signs the decision model may take: more of the question's meaning, words and names in the
 # sentence or its story, a typed value beside them, or that value under the question's own verb,
-# never lowers the probability that the articles answer; a missing type, a conflicting name or a vague value never raises it. (Left
-# free, the fit gave the question's words in the story a negative weight: the dev near-misses are
-# written from their stories' words. It then refused plain answerable questions such as "What
-# share of GDP will Japan spend on defence?"; out of fold the signed model has the lower log loss.)
+# never lowers the probability that the articles answer; a missing type, a conflicting name or a
+# vague value never raises it. (Left free, the fit gave the question's words in the story a
+# negative weight: the dev near-misses are written from their stories' words. It then refused
+# plain answerable questions such as "What share of GDP will Japan spend on defence?"; out of
+# fold the signed model has the lower log loss.)
 RAISES = {"score", "margin", "dense", "lexical", "typed_near", "value_by_focus", "cons_sentence", "story_lexical",
           "soft_in_story", "cons_context", "count_match", "same_event"}
 LOWERS = {"untyped", "conflict", "vague"}

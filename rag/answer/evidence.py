@@ -415,7 +415,7 @@ def share_near(sentence: str, offset: int, value: Entity, question_terms: set[st
     return len(beside & question_terms) / len(question_terms)
 
 
-def near_question(q: Question, sentence: str, offset: int, values: list[Entity], question_terms: set[str], terms,
+def near_question(q: Question, sentence: str, offset: int, values: list[Entity], question_terms: set[str],
                   tunables: AnswerTunables = _ANSWER) -> list[Entity]:
     """The values standing within `tunables.near_words` words of a word the question uses, nearest first."""
     tokens = [(m.start() + offset, m.group(0)) for m in _WORD.finditer(sentence.lower())]

@@ -278,6 +278,7 @@ class ExtractiveAnswerer:
         rows, vectors = evidence.sentences.rows, evidence.sentences.vectors
         stats = evidence.stats
         q_terms = question_terms(request.query)
+        q_term_set = set(q_terms)
         weights = {t: stats.idf(t) for t in q_terms}
         aliases = place_alias_terms(q_terms)
         # The question's most specific words the corpus knows (words it never uses are paraphrases).
@@ -311,7 +312,7 @@ class ExtractiveAnswerer:
                 story_shares[row.doc_id] = (constraint_share(hard, story), constraint_share(question.constraints, story))
             cons_story, soft_in_story = story_shares[row.doc_id]
             values = answer_values(question, row.text, row.start, ents)
-            near = near_question(question, row.text, row.start, values, set(q_terms), terms, self.config.answer) if values else []
+            near = near_question(question, row.text, row.start, values, q_term_set, self.config.answer) if values else []
             by_focus = _values_before(values, row, focus, self.config.answer) if focus and values else []
             if question.expects == {"CARDINAL"} and focus & present:
                 values = by_focus  # the sentence names what is counted: only the number before it counts it
