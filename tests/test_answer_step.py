@@ -264,3 +264,18 @@ def test_the_short_answer_to_who_is_a_person_and_to_on_what_date_a_calendar_date
     cup = _valued("The club last knocked Rovers out of the cup 45 years ago, a run that ended on 16 January 1996 in a replay.",
                   ("45 years ago", "16 January 1996"), score=2.0, labels=("DATE", "DATE"))
     assert _short("On what date did the club last knock Rovers out of the cup?", cup) == "16 January 1996"
+
+
+def test_a_figure_dated_to_another_month_does_not_answer_for_the_month_asked():
+    mail = ("Firm swamped by spam", [
+        Said("The engineering firm received 12 million e-mails in January, most of them spam.",
+             (("12 million", "CARDINAL"), ("January", "DATE")), (0.95, 0.3, 0.0, 0.0)),
+        Said("Its managers said the flood of mail had been growing for a year.",
+             (("a year", "DATE"),), (0.3, 0.9, 0.0, 0.0)),
+    ])
+    ev, passages = evidence({"mail": mail})
+    answerer, request, answer = ask("How many e-mails did the engineering firm receive in January?", ev, passages)
+    assert not answer.abstained and answer.short is not None and answer.short.text == "12 million"
+    answerer, request, answer = ask("How many e-mails did the engineering firm receive in December?", ev, passages)
+    assert not any(c.eligible for c in answerer.candidates(request))
+    assert answer.abstained and not answer.citations

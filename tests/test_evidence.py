@@ -13,10 +13,12 @@ from rag.answer.evidence import (
     holds,
     names_calendar_date,
     share_near,
+    stated_times,
     text_view,
+    time_conflict,
     vague,
 )
-from rag.answer.question import PLACE, VALUE, YEAR, Constraint, analyse, types_for_noun
+from rag.answer.question import PLACE, PROPER_NAME, VALUE, YEAR, Constraint, analyse, types_for_noun
 from rag.text import entities
 from rag.text.entities import Entity, EntityTagger, entities_in
 
@@ -276,3 +278,44 @@ def test_share_near_counts_the_questions_terms_beside_the_value_not_its_own_word
                                               ("Friday", False), ("45 years ago", False), ("January", False)])
 def test_a_calendar_date_names_a_month_with_a_number(value, named):
     assert names_calendar_date(value) is named
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("What fine was the former official ordered to pay?", {"MONEY"}),  # "fine" tagged ADJ after "what"
+        ("Which two firms pulled out of the talks?", {"ORG"}),  # a number between the wh-word and its noun
+        ("What did analysts estimate the strike cost the airline?", {"MONEY"}),  # the money verb one clause down
+    ],
+)
+def test_the_noun_or_verb_asked_about_is_found_past_the_small_models_slips(question, expected):
+    assert analyse(question).expects == expected
+
+
+def test_the_name_of_a_kind_the_lexicon_does_not_know_asks_for_a_proper_name():
+    q = analyse("What is the real name of the hacker's accomplice?")
+    assert q.expects == PROPER_NAME and not q.strict  # a name is evidence, not a rule (the tagger misses many)
+    assert analyse("What is the name of the company that bought the brewer?").expects == {"ORG"}
+
+
+def test_the_question_keeps_its_dates_and_they_read_as_years_and_months():
+    q = analyse("How many e-mails did the firm receive in December 2004?")
+    assert stated_times(list(q.dates)) == {"2004", "m12"}
+    assert stated_times(["the 2003-04 season", "early May"]) == {"2003", "2004", "m5"}
+    assert stated_times(["may"]) == frozenset()  # the verb, not the month
+
+
+@pytest.mark.parametrize(
+    "asked, stated, conflict",
+    [
+        (["2004"], ["2003"], True),  # another year only
+        (["2004"], ["2003", "2004"], False),  # the asked year is among them
+        (["December"], ["January"], True),  # another month
+        (["December 2004"], ["January"], True),
+        (["December"], ["2004"], False),  # a year says nothing against a month
+        (["2004"], ["last week"], False),  # nothing dated
+        ([], ["2003"], False),  # the question names no time
+    ],
+)
+def test_evidence_dated_to_another_year_or_month_conflicts(asked, stated, conflict):
+    assert time_conflict(stated_times(asked), stated_times(stated)) is conflict

@@ -223,9 +223,12 @@ def answer_values(q: Question, sentence: str, offset: int, entities: list[Entity
         if not words or all(_word_holds(w, asked, loose=True) for w in words) or _initials_of_question(q, text, asked):
             continue
         if q.exact and e.label in ("DATE", "TIME"):
-            # "On what date": a year alone ("in 1993") names no day either.
-            named = _YEAR_IN.sub("", text) if q.focus in ("date", "day") and e.label == "DATE" else text
-            if not _specific(named, e.start - offset):
+            if q.focus in ("date", "day") and e.label == "DATE":
+                # "On what date": a day of a month or of the week; not a year alone ("in 1993"), a
+                # month alone ("in June") or an age ("at the age of 85", which the tagger reads as a date).
+                if not names_day(_YEAR_IN.sub("", text)):
+                    continue
+            elif not _specific(text, e.start - offset):
                 continue
         if e.label == "CARDINAL" and text.lower() == "one" and sentence[e.end - offset :].startswith(" of "):
             continue  # "One of the few ministers": a part of a group, not a count
@@ -288,6 +291,55 @@ def names_calendar_date(value: str) -> bool:
 
 
 _MONTHS = frozenset(m.lower() for m in [*calendar.month_name[1:], *calendar.month_abbr[1:]])
+_WEEKDAYS = frozenset(d.lower() for d in calendar.day_name)
+_NUMERIC_DATE = re.compile(r"\b\d{1,2}[/.]\d{1,2}(?:[/.]\d{2,4})?\b")
+
+
+def names_day(value: str) -> bool:
+    """The value names a day: of a month ("16 January", "Oct 18", "12/03") or of the week ("Friday")."""
+    words = {w.strip(".,").lower() for w in value.split()}
+    return names_calendar_date(value) or bool(words & _WEEKDAYS) or bool(_NUMERIC_DATE.search(value))
+_MONTH_NUMBER = {m.lower(): i for names in (calendar.month_name, calendar.month_abbr) for i, m in enumerate(names) if m}
+_SEASON = re.compile(r"\b((?:1[89]|20)\d\d)[-/–](\d\d)\b")  # "2003-04": the season spans both years
+
+
+def stated_times(dates: list[str], ordinals: list[str] = ()) -> frozenset[str]:  # type: ignore[assignment]
+    """The years, calendar months and ordinals that date and ordinal spans name, as "2004", "m12"
+    and "o3" ("December 2004"; "the 2003-04 season" names 2003 and 2004; "third", "3rd"). Months
+    count only written as names, capitalised, as English writes them ("may" the verb is no month)."""
+    out: set[str] = {f"o{n}" for text in ordinals if (n := _ordinal(text))}
+    for text in dates:
+        out.update(_YEAR_IN.findall(text))
+        out.update(a[:2] + b for a, b in _SEASON.findall(text))
+        out.update(f"m{_MONTH_NUMBER[w.strip('.,').lower()]}" for w in text.split()
+                   if w[:1].isupper() and w.strip(".,").lower() in _MONTH_NUMBER)
+    return frozenset(out)
+
+
+_ORDINAL_WORDS = {w: n for n, w in enumerate(["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+                                                "ninth", "tenth", "eleventh", "twelfth"], start=1)}
+
+
+def _ordinal(text: str) -> int:
+    """3 for "third", "3rd", "the third-largest"; 0 when the span states no ordinal."""
+    for w in re.findall(r"[a-z0-9]+", text.lower()):
+        if w in _ORDINAL_WORDS:
+            return _ORDINAL_WORDS[w]
+        if (m := re.fullmatch(r"(\d+)(?:st|nd|rd|th)", w)):
+            return int(m.group(1))
+    return 0
+
+
+def time_conflict(asked: frozenset[str], stated: frozenset[str]) -> bool:
+    """The sentence puts what it says in another year, month or place in a series than the
+    question asks about, and never in the one asked: a 2003 figure does not answer for 2004,
+    January's count not for December's, the fourth series' audience not for the third's. (Each
+    kind is checked apart: "in December" does not conflict with "2004".)"""
+    for kind in (str.isdigit, lambda t: t.startswith("m"), lambda t: t.startswith("o")):
+        want, have = {t for t in asked if kind(t)}, {t for t in stated if kind(t)}
+        if want and have and not want & have:
+            return True
+    return False
 
 
 def vague(value: str, at_start: bool = False) -> bool:

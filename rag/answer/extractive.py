@@ -35,7 +35,9 @@ from rag.answer.evidence import (
     near_question,
     place_aliases,
     sentence_view,
+    stated_times,
     text_view,
+    time_conflict,
 )
 from rag.answer.question import NAME, PLACE, Question, analyse
 from rag.answer.short import is_vague, pick_short, short_answer
@@ -187,7 +189,7 @@ class ExtractiveAnswerer:
         full = analyse(request.query)
         return Question(asked.text, asked.wh or full.wh, asked.focus or full.focus, asked.expects or full.expects,
                         full.constraints, asked.words | full.words, asked.exact or full.exact, asked.age or full.age,
-                        asked.verbs or full.verbs)
+                        asked.verbs or full.verbs, full.dates, full.ordinals)
 
     def answer(self, request: AnswerRequest) -> Answer:
         return self.decide(request)[0]
@@ -292,6 +294,7 @@ class ExtractiveAnswerer:
         # (the same for each of its sentences; checked once, not once a sentence).
         story_shares: dict[str, tuple[float, float]] = {}
         hard = tuple(c for c in question.constraints if c.hard)
+        asked_times = stated_times(list(question.dates), list(question.ordinals))
         previous: tuple[str, float, str] = ("", 0.0, "")  # (doc id, lexical coverage, text) of the sentence before
         for row, vec, ents in zip(rows, vectors, evidence.entities):  # in document order
             # A place's other names count as the place ("Tokyo had offered" for "Japan offer").
@@ -343,7 +346,11 @@ class ExtractiveAnswerer:
                 float(any(v.label == question.primary for v in values)),
                 self._count_match(question, row, values),
             ], dtype=np.float32)
-            eligible = (bool(values) or not question.strict) and cons_story == 1.0
+            # Evidence dated to another year or month than the one asked about is no evidence.
+            dated_otherwise = bool(asked_times) and time_conflict(asked_times, stated_times(
+                [row.text[e.start - row.start : e.end - row.start] for e in ents if e.label == "DATE"],
+                [row.text[e.start - row.start : e.end - row.start] for e in ents if e.label == "ORDINAL"]))
+            eligible = (bool(values) or not question.strict) and cons_story == 1.0 and not dated_otherwise
             ordered = by_focus + [v for v in near if v not in by_focus] + [v for v in values if v not in near and v not in by_focus]
             if question.primary:  # a person before an organisation for "who"
                 ordered.sort(key=lambda v: v.label != question.primary)

@@ -36,6 +36,9 @@ _NAME_LABELS = {"PERSON", "ORG", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)s?\b")
 # Nouns that only say "a name of": "what is the name of the company" asks about the company.
 _GENERIC_HEADS = {"name", "title", "identity", "kind", "type", "sort"}
+# What answers "the name of <a kind the lexicon does not know>" ("the real name of the suspect"):
+# a proper name of any kind the tagger gives, not a figure or a date.
+PROPER_NAME = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"})
 _WH = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
 _TIME_ADJECTIVES = {"long", "old", "soon", "often", "late", "early", "recently", "young"}
 _EXACT = {"exact", "exactly", "precise", "precisely", "specific", "calendar"}  # adverbs that ask for precision
@@ -68,6 +71,8 @@ class Question:
     exact: bool = False  # asks for a precise value ("which date", "the exact total"): "earlier this month" or "billions" does not do
     age: bool = False  # "how old": only a number written as someone's age answers ("aged 28", "28-year-old", "Walsh, 34,")
     verbs: tuple[str, ...] = ()  # the event it asks about, as verb lemmas ("open"; rag.answer.events)
+    dates: tuple[str, ...] = ()  # the date spans it names ("in December 2004"): evidence dated otherwise does not answer
+    ordinals: tuple[str, ...] = ()  # the ordinals it names ("the third series"): evidence about the fourth does not answer
 
     @property
     def primary(self) -> str:
@@ -157,11 +162,15 @@ def analyse(text: str) -> Question:
     wh = wh_tok.lower_ if wh_tok is not None else ""
     focus = _focus_noun(doc, wh_tok) if wh_tok is not None else None
     expects = _expected(wh, wh_tok, focus)
+    if not expects and wh in ("what", "which") and focus is not None and _named(focus):
+        expects = PROPER_NAME
     exact = bool(expects) and (any(t.lower_ in _EXACT for t in doc) or (
         bool(expects & TIME_LIKE) and focus is not None and focus.lemma_.lower() in ("date", "day")))
     age = wh == "how" and wh_tok is not None and wh_tok.i + 1 < len(doc) and doc[wh_tok.i + 1].lower_ == "old"
+    dates = tuple(e.text for e in doc.ents if e.label_ == "DATE" and (focus is None or focus not in e))
+    ordinals = tuple(e.text for e in doc.ents if e.label_ == "ORDINAL")
     return Question(text, wh, focus.lemma_.lower() if focus is not None else "", expects,
-                    tuple(_constraints(doc, focus)), words, exact, age, event_verbs(doc))
+                    tuple(_constraints(doc, focus)), words, exact, age, event_verbs(doc), dates, ordinals)
 
 
 def _focus_noun(doc, wh):
@@ -170,11 +179,13 @@ def _focus_noun(doc, wh):
     if wh.lower_ in ("which", "what", "whose"):
         if wh.dep_ in ("det", "attr") and wh.head.pos_ in ("NOUN", "PROPN") and wh.head.i > wh.i:
             return _specific(_head_noun(wh.head))
-        # "which exact dates", "what annual budget": the first noun after a few modifiers.
+        if wh.dep_ == "det" and wh.head.i == wh.i + 1 and wh.head.pos_ == "ADJ" and wh.head.dep_ in ("attr", "nsubj", "dobj"):
+            return wh.head  # "What fine was he ordered to pay": the small model tags the noun a determiner takes as ADJ
+        # "which exact dates", "what annual budget", "which two firms": the first noun after a few modifiers.
         for t in doc[wh.i + 1 : wh.i + 4]:
             if t.pos_ == "NOUN":
                 return _specific(_head_noun(t))
-            if t.pos_ not in ("ADJ", "ADV", "NOUN", "PROPN"):
+            if t.pos_ not in ("ADJ", "ADV", "NOUN", "PROPN", "NUM"):
                 break
         head = wh.head
         if head.lemma_ == "be" or head.pos_ == "AUX":
@@ -196,6 +207,12 @@ def _head_noun(noun):
     while noun.dep_ == "compound" and noun.head.pos_ in ("NOUN", "PROPN") and noun.head.i > noun.i:
         noun = noun.head
     return noun
+
+
+def _named(noun) -> bool:
+    """The noun was reached through "the name of" ("the real name of the suspect")."""
+    prep = noun.head if noun.dep_ == "pobj" else None
+    return prep is not None and prep.dep_ == "prep" and prep.head.lemma_.lower() == "name"
 
 
 def _specific(noun):
@@ -229,6 +246,12 @@ def _expected(wh: str, wh_tok, focus) -> frozenset[str]:
             # An amount: money, a share or a measure ("how much money", "how much did sales rise").
             if measured != "CARDINAL":
                 return frozenset({measured})
+            right_after = nxt.doc[nxt.i + 1] if nxt.i + 1 < len(nxt.doc) else None
+            # "how much will BT charge", "how much did the club pay" (not "how much time ... spend"). Any
+            # verb of the question: the small model's parse of such questions is often no tree at all.
+            if (right_after is None or right_after.pos_ != "NOUN") and any(
+                    t.pos_ == "VERB" and t.lemma_.lower() in _money_verbs() for t in nxt.doc):
+                return frozenset({"MONEY"})
             return (noun_types & NUMERIC) or frozenset({"MONEY", "PERCENT", "QUANTITY"})
         if nxt.pos_ in ("ADJ", "ADV") and nxt.lower_ not in ("come",):
             # how far / big / large: a measure; how long / old / soon / often: a measure or a time.
@@ -246,8 +269,11 @@ def _expected(wh: str, wh_tok, focus) -> frozenset[str]:
                 if len(named) == 1:  # "the percentage rise"
                     return named
         return types
-    if wh == "what" and wh_tok.head.lemma_.lower() in _money_verbs() and wh_tok.dep_ in ("dobj", "attr", "npadvmod"):
-        return frozenset({"MONEY"})  # "what will it cost", "what did they pay"
+    if wh == "what" and wh_tok.dep_ in ("dobj", "attr", "npadvmod"):
+        # "what will it cost", "what did they pay", "what did analysts estimate piracy cost"
+        verbs = [wh_tok.head, *(c for c in wh_tok.head.children if c.dep_ in ("ccomp", "xcomp"))]
+        if any(v.lemma_.lower() in _money_verbs() for v in verbs):
+            return frozenset({"MONEY"})
     return frozenset()
 
 
