@@ -107,6 +107,10 @@ class Candidate:
     eligible: bool  # passes the evidence checks: a value of the type asked for (when strict), in a story about what the question names
     soft_in_story: float = 1.0  # share of all the question's names (soft ones too) in the story
     score: float = 0.0
+    # Dated to another year or month (or another in a series) than the question asks about: it
+    # holds what is asked about what is named, but cannot answer (so it counts as such for
+    # eligible_share, whose meaning is kept, but is never chosen).
+    dated_otherwise: bool = False
 
     def feature(self, name: str) -> float:
         return float(self.features[FEATURES.index(name)])
@@ -127,7 +131,8 @@ def decision_features(question: Question, ranked: list[Candidate], same_event: b
     only_vague = float(bool(best.values) and all(is_vague(best.row, v) for v in best.values))
     return np.array([best.score, best.score - runner, f("dense"), f("lexical"), untyped, f("typed_near"),
                      f("value_by_focus"), f("open"), float(question.strict), f("cons_sentence"), f("story_lexical"),
-                     best.soft_in_story, len(eligible) / max(1, len(ranked)), f("conflict"),
+                     best.soft_in_story, sum(c.eligible or c.dated_otherwise for c in ranked) / max(1, len(ranked)),
+                     f("conflict"),
                      f("cons_context"), f("count_match"), only_vague, float(same_event)], dtype=np.float32)
 
 
@@ -350,11 +355,12 @@ class ExtractiveAnswerer:
             dated_otherwise = bool(asked_times) and time_conflict(asked_times, stated_times(
                 [row.text[e.start - row.start : e.end - row.start] for e in ents if e.label == "DATE"],
                 [row.text[e.start - row.start : e.end - row.start] for e in ents if e.label == "ORDINAL"]))
-            eligible = (bool(values) or not question.strict) and cons_story == 1.0 and not dated_otherwise
+            holds_what_is_asked = (bool(values) or not question.strict) and cons_story == 1.0
             ordered = by_focus + [v for v in near if v not in by_focus] + [v for v in values if v not in near and v not in by_focus]
             if question.primary:  # a person before an organisation for "who"
                 ordered.sort(key=lambda v: v.label != question.primary)
-            c = Candidate(row, passage, vec, x, present, ordered, eligible, soft_in_story)
+            c = Candidate(row, passage, vec, x, present, ordered, holds_what_is_asked and not dated_otherwise, soft_in_story,
+                          dated_otherwise=holds_what_is_asked and dated_otherwise)
             c.score = model.score(x)
             out.append(c)
         return ranked(out)
