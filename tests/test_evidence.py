@@ -11,6 +11,7 @@ from rag.answer.evidence import (
     constraint_share,
     conversion,
     holds,
+    mentioned_times,
     names_calendar_date,
     share_near,
     stated_times,
@@ -319,3 +320,11 @@ def test_the_question_keeps_its_dates_and_they_read_as_years_and_months():
 )
 def test_evidence_dated_to_another_year_or_month_conflicts(asked, stated, conflict):
     assert time_conflict(stated_times(asked), stated_times(stated)) is conflict
+
+
+def test_the_asked_year_written_inside_a_name_is_no_conflict():
+    sentence = "India Japan Nuclear Deal 2016: the agreement lets India build six reactors by 2032."
+    asked, dated = stated_times(["2016"]), stated_times(["2032"])  # the tagger reads "2016" as part of a name
+    assert time_conflict(asked, dated)
+    assert not time_conflict(asked, dated, mentioned_times(sentence))
+    assert time_conflict(stated_times([], ["third"]), stated_times([], ["fourth"]), mentioned_times("The fourth series."))

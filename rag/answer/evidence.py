@@ -320,24 +320,37 @@ _ORDINAL_WORDS = {w: n for n, w in enumerate(["first", "second", "third", "fourt
                                                 "ninth", "tenth", "eleventh", "twelfth"], start=1)}
 
 
-def _ordinal(text: str) -> int:
-    """3 for "third", "3rd", "the third-largest"; 0 when the span states no ordinal."""
+def _ordinals(text: str) -> list[int]:
+    """[3] for "third", "3rd", "the third-largest"; [] when the text states no ordinal."""
+    out = []
     for w in re.findall(r"[a-z0-9]+", text.lower()):
         if w in _ORDINAL_WORDS:
-            return _ORDINAL_WORDS[w]
-        if (m := re.fullmatch(r"(\d+)(?:st|nd|rd|th)", w)):
-            return int(m.group(1))
-    return 0
+            out.append(_ORDINAL_WORDS[w])
+        elif (m := re.fullmatch(r"(\d+)(?:st|nd|rd|th)", w)):
+            out.append(int(m.group(1)))
+    return out
 
 
-def time_conflict(asked: frozenset[str], stated: frozenset[str]) -> bool:
+def _ordinal(text: str) -> int:
+    return next(iter(_ordinals(text)), 0)
+
+
+def mentioned_times(text: str) -> frozenset[str]:
+    """Every year, month and ordinal written anywhere in the text, inside names too ("Nuclear Deal
+    2016", which the tagger reads as part of a name, not as a date)."""
+    return stated_times([text]) | {f"o{n}" for n in _ordinals(text)}
+
+
+def time_conflict(asked: frozenset[str], stated: frozenset[str], mentioned: frozenset[str] | None = None) -> bool:
     """The sentence puts what it says in another year, month or place in a series than the
-    question asks about, and never in the one asked: a 2003 figure does not answer for 2004,
-    January's count not for December's, the fourth series' audience not for the third's. (Each
-    kind is checked apart: "in December" does not conflict with "2004".)"""
+    question asks about (`stated`: its date and ordinal spans), and never names the one asked
+    (`mentioned`: anywhere in it; the spans when not given): a 2003 figure does not answer for
+    2004, January's count not for December's, the fourth series' audience not for the third's.
+    (Each kind is checked apart: "in December" does not conflict with "2004".)"""
+    mentioned = stated if mentioned is None else mentioned | stated
     for kind in (str.isdigit, lambda t: t.startswith("m"), lambda t: t.startswith("o")):
         want, have = {t for t in asked if kind(t)}, {t for t in stated if kind(t)}
-        if want and have and not want & have:
+        if want and have and not want & {t for t in mentioned if kind(t)}:
             return True
     return False
 
