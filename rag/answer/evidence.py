@@ -335,10 +335,16 @@ def _ordinal(text: str) -> int:
     return next(iter(_ordinals(text)), 0)
 
 
+def ordinals_in(text: str) -> frozenset[str]:
+    """Every ordinal the text writes, as "o3" ("third", "3rd"). Read from the words, not the
+    tagger's ORDINAL spans: the index keeps no ORDINAL spans (rag.text.entities.KEPT_LABELS)."""
+    return frozenset(f"o{n}" for n in _ordinals(text))
+
+
 def mentioned_times(text: str) -> frozenset[str]:
     """Every year, month and ordinal written anywhere in the text, inside names too ("Nuclear Deal
     2016", which the tagger reads as part of a name, not as a date)."""
-    return stated_times([text]) | {f"o{n}" for n in _ordinals(text)}
+    return stated_times([text]) | ordinals_in(text)
 
 
 def time_conflict(asked: frozenset[str], stated: frozenset[str], mentioned: frozenset[str] | None = None) -> bool:

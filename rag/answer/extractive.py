@@ -34,6 +34,7 @@ from rag.answer.evidence import (
     like_num,
     mentioned_times,
     near_question,
+    ordinals_in,
     place_aliases,
     sentence_view,
     stated_times,
@@ -354,9 +355,8 @@ class ExtractiveAnswerer:
             ], dtype=np.float32)
             # Evidence dated to another year or month than the one asked about is no evidence.
             dated_otherwise = bool(asked_times) and time_conflict(asked_times, stated_times(
-                [row.text[e.start - row.start : e.end - row.start] for e in ents if e.label == "DATE"],
-                [row.text[e.start - row.start : e.end - row.start] for e in ents if e.label == "ORDINAL"]),
-                mentioned_times(row.text))
+                [row.text[e.start - row.start : e.end - row.start] for e in ents if e.label == "DATE"])
+                | ordinals_in(row.text), mentioned_times(row.text))
             holds_what_is_asked = (bool(values) or not question.strict) and cons_story == 1.0
             ordered = by_focus + [v for v in near if v not in by_focus] + [v for v in values if v not in near and v not in by_focus]
             if question.primary:  # a person before an organisation for "who"
