@@ -223,12 +223,9 @@ def answer_values(q: Question, sentence: str, offset: int, entities: list[Entity
         if not words or all(_word_holds(w, asked, loose=True) for w in words) or _initials_of_question(q, text, asked):
             continue
         if q.exact and e.label in ("DATE", "TIME"):
-            if q.focus in ("date", "day") and e.label == "DATE":
-                # "On what date": a day of a month or of the week; not a year alone ("in 1993"), a
-                # month alone ("in June") or an age ("at the age of 85", which the tagger reads as a date).
-                if not names_day(_YEAR_IN.sub("", text)):
-                    continue
-            elif not _specific(text, e.start - offset):
+            # "On what date": a year alone ("in 1993") names no day either.
+            named = _YEAR_IN.sub("", text) if q.focus in ("date", "day") and e.label == "DATE" else text
+            if not _specific(named, e.start - offset):
                 continue
         if e.label == "CARDINAL" and text.lower() == "one" and sentence[e.end - offset :].startswith(" of "):
             continue  # "One of the few ministers": a part of a group, not a count
@@ -291,23 +288,15 @@ def names_calendar_date(value: str) -> bool:
 
 
 _MONTHS = frozenset(m.lower() for m in [*calendar.month_name[1:], *calendar.month_abbr[1:]])
-_WEEKDAYS = frozenset(d.lower() for d in calendar.day_name)
-_NUMERIC_DATE = re.compile(r"\b\d{1,2}[/.]\d{1,2}(?:[/.]\d{2,4})?\b")
-
-
-def names_day(value: str) -> bool:
-    """The value names a day: of a month ("16 January", "Oct 18", "12/03") or of the week ("Friday")."""
-    words = {w.strip(".,").lower() for w in value.split()}
-    return names_calendar_date(value) or bool(words & _WEEKDAYS) or bool(_NUMERIC_DATE.search(value))
 _MONTH_NUMBER = {m.lower(): i for names in (calendar.month_name, calendar.month_abbr) for i, m in enumerate(names) if m}
 _SEASON = re.compile(r"\b((?:1[89]|20)\d\d)[-/–](\d\d)\b")  # "2003-04": the season spans both years
 
 
-def stated_times(dates: list[str], ordinals: list[str] = ()) -> frozenset[str]:  # type: ignore[assignment]
-    """The years, calendar months and ordinals that date and ordinal spans name, as "2004", "m12"
-    and "o3" ("December 2004"; "the 2003-04 season" names 2003 and 2004; "third", "3rd"). Months
-    count only written as names, capitalised, as English writes them ("may" the verb is no month)."""
-    out: set[str] = {f"o{n}" for text in ordinals if (n := _ordinal(text))}
+def stated_times(dates: list[str]) -> frozenset[str]:
+    """The years and calendar months that date spans name, as "2004" and "m12" ("December 2004";
+    "the 2003-04 season" names 2003 and 2004). Months count only written as names, capitalised,
+    as English writes them ("may" the verb is no month)."""
+    out: set[str] = set()
     for text in dates:
         out.update(_YEAR_IN.findall(text))
         out.update(a[:2] + b for a, b in _SEASON.findall(text))
@@ -329,10 +318,6 @@ def _ordinals(text: str) -> list[int]:
         elif (m := re.fullmatch(r"(\d+)(?:st|nd|rd|th)", w)):
             out.append(int(m.group(1)))
     return out
-
-
-def _ordinal(text: str) -> int:
-    return next(iter(_ordinals(text)), 0)
 
 
 def ordinals_in(text: str) -> frozenset[str]:

@@ -109,10 +109,14 @@ class Candidate:
     eligible: bool  # passes the evidence checks: a value of the type asked for (when strict), in a story about what the question names
     soft_in_story: float = 1.0  # share of all the question's names (soft ones too) in the story
     score: float = 0.0
-    # Dated to another year or month (or another in a series) than the question asks about: it
-    # holds what is asked about what is named, but cannot answer (so it counts as such for
-    # eligible_share, whose meaning is kept, but is never chosen).
+    # Eligible, but dated to another year or month (or about another one of a series) than the
+    # question asks about: the decision model reads it as it was fitted to, but it is never cited.
     dated_otherwise: bool = False
+
+    @property
+    def usable(self) -> bool:
+        """Can be cited in the answer."""
+        return self.eligible and not self.dated_otherwise
 
     def feature(self, name: str) -> float:
         return float(self.features[FEATURES.index(name)])
@@ -133,8 +137,7 @@ def decision_features(question: Question, ranked: list[Candidate], same_event: b
     only_vague = float(bool(best.values) and all(is_vague(best.row, v) for v in best.values))
     return np.array([best.score, best.score - runner, f("dense"), f("lexical"), untyped, f("typed_near"),
                      f("value_by_focus"), f("open"), float(question.strict), f("cons_sentence"), f("story_lexical"),
-                     best.soft_in_story, sum(c.eligible or c.dated_otherwise for c in ranked) / max(1, len(ranked)),
-                     f("conflict"),
+                     best.soft_in_story, len(eligible) / max(1, len(ranked)), f("conflict"),
                      f("cons_context"), f("count_match"), only_vague, float(same_event)], dtype=np.float32)
 
 
@@ -217,22 +220,26 @@ class ExtractiveAnswerer:
         candidates = self.candidates(request, question)
         model = self.model
         eligible = [c for c in candidates if c.eligible]
+        usable = [c for c in eligible if c.usable]
         confidence = self.confidence(question, candidates)
         answer.confidence = round(confidence, 4)
-        if not eligible or confidence < model.abstain_below:
+        if not usable or confidence < model.abstain_below:
             answer.text = ABSTAIN_TEXT
             if candidates and not any(c.values for c in candidates) and question.strict:
                 answer.notes.append(f"No passage gives the {_describe(question)} the question asks for.")
             elif candidates and not eligible:
                 answer.notes.append("No passage holds what the question asks for about what it names.")
+            elif not usable:
+                answer.notes.append("The passages found give it for another year, month or one of a series than the "
+                                    "question asks about.")
             else:
                 answer.notes.append("The evidence found is too weak to answer from.")
             answer.timings["answer"] = time.perf_counter() - t0
             return answer, question, candidates
 
-        chosen = join(eligible, self.config.max_answer_sentences, model.join_margin, model.same_fact_cosine)
+        chosen = join(usable, self.config.max_answer_sentences, model.join_margin, model.same_fact_cosine)
         answer.text, answer.citations = compose(chosen, evidence)
-        picked = pick_short(question, set(question_terms(request.query)), chosen, eligible[: self.config.answer.voters],
+        picked = pick_short(question, set(question_terms(request.query)), chosen, usable[: self.config.answer.voters],
                             self.config.answer)
         answer.short = short_answer(picked, answer.citations, evidence) if picked else None
         answer.abstained = False
@@ -246,7 +253,7 @@ class ExtractiveAnswerer:
         rest = [c for c in candidates if not c.eligible]
         out = []
         # Only the sentences the extractive answer itself could have used (its best few).
-        for c in eligible[: self.config.max_answer_sentences]:
+        for c in [c for c in eligible if c.usable][: self.config.max_answer_sentences]:
             if self.confidence(question, [c, *(o for o in eligible if o is not c), *rest]) >= self.model.abstain_below:
                 out.append(c)
         return out
@@ -301,7 +308,7 @@ class ExtractiveAnswerer:
         # (the same for each of its sentences; checked once, not once a sentence).
         story_shares: dict[str, tuple[float, float]] = {}
         hard = tuple(c for c in question.constraints if c.hard)
-        asked_times = stated_times(list(question.dates), list(question.ordinals))
+        asked_times = stated_times(list(question.dates)) | ordinals_in(" ".join(question.ordinals))
         previous: tuple[str, float, str] = ("", 0.0, "")  # (doc id, lexical coverage, text) of the sentence before
         for row, vec, ents in zip(rows, vectors, evidence.entities):  # in document order
             # A place's other names count as the place ("Tokyo had offered" for "Japan offer").
@@ -357,12 +364,11 @@ class ExtractiveAnswerer:
             dated_otherwise = bool(asked_times) and time_conflict(asked_times, stated_times(
                 [row.text[e.start - row.start : e.end - row.start] for e in ents if e.label == "DATE"])
                 | ordinals_in(row.text), mentioned_times(row.text))
-            holds_what_is_asked = (bool(values) or not question.strict) and cons_story == 1.0
+            eligible = (bool(values) or not question.strict) and cons_story == 1.0
             ordered = by_focus + [v for v in near if v not in by_focus] + [v for v in values if v not in near and v not in by_focus]
             if question.primary:  # a person before an organisation for "who"
                 ordered.sort(key=lambda v: v.label != question.primary)
-            c = Candidate(row, passage, vec, x, present, ordered, holds_what_is_asked and not dated_otherwise, soft_in_story,
-                          dated_otherwise=holds_what_is_asked and dated_otherwise)
+            c = Candidate(row, passage, vec, x, present, ordered, eligible, soft_in_story, dated_otherwise=dated_otherwise)
             c.score = model.score(x)
             out.append(c)
         return ranked(out)

@@ -36,9 +36,6 @@ _NAME_LABELS = {"PERSON", "ORG", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)s?\b")
 # Nouns that only say "a name of": "what is the name of the company" asks about the company.
 _GENERIC_HEADS = {"name", "title", "identity", "kind", "type", "sort"}
-# What answers "the name of <a kind the lexicon does not know>" ("the real name of the suspect"):
-# a proper name of any kind the tagger gives, not a figure or a date.
-PROPER_NAME = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"})
 _WH = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
 _TIME_ADJECTIVES = {"long", "old", "soon", "often", "late", "early", "recently", "young"}
 _EXACT = {"exact", "exactly", "precise", "precisely", "specific", "calendar"}  # adverbs that ask for precision
@@ -162,8 +159,6 @@ def analyse(text: str) -> Question:
     wh = wh_tok.lower_ if wh_tok is not None else ""
     focus = _focus_noun(doc, wh_tok) if wh_tok is not None else None
     expects = _expected(wh, wh_tok, focus)
-    if not expects and wh in ("what", "which") and focus is not None and _named(focus):
-        expects = PROPER_NAME
     exact = bool(expects) and (any(t.lower_ in _EXACT for t in doc) or (
         bool(expects & TIME_LIKE) and focus is not None and focus.lemma_.lower() in ("date", "day")))
     age = wh == "how" and wh_tok is not None and wh_tok.i + 1 < len(doc) and doc[wh_tok.i + 1].lower_ == "old"
@@ -179,13 +174,11 @@ def _focus_noun(doc, wh):
     if wh.lower_ in ("which", "what", "whose"):
         if wh.dep_ in ("det", "attr") and wh.head.pos_ in ("NOUN", "PROPN") and wh.head.i > wh.i:
             return _specific(_head_noun(wh.head))
-        if wh.dep_ == "det" and wh.head.i == wh.i + 1 and wh.head.pos_ == "ADJ" and wh.head.dep_ in ("attr", "nsubj", "dobj"):
-            return wh.head  # "What fine was he ordered to pay": the small model tags the noun a determiner takes as ADJ
-        # "which exact dates", "what annual budget", "which two firms": the first noun after a few modifiers.
+        # "which exact dates", "what annual budget": the first noun after a few modifiers.
         for t in doc[wh.i + 1 : wh.i + 4]:
             if t.pos_ == "NOUN":
                 return _specific(_head_noun(t))
-            if t.pos_ not in ("ADJ", "ADV", "NOUN", "PROPN", "NUM"):
+            if t.pos_ not in ("ADJ", "ADV", "NOUN", "PROPN"):
                 break
         head = wh.head
         if head.lemma_ == "be" or head.pos_ == "AUX":
@@ -207,12 +200,6 @@ def _head_noun(noun):
     while noun.dep_ == "compound" and noun.head.pos_ in ("NOUN", "PROPN") and noun.head.i > noun.i:
         noun = noun.head
     return noun
-
-
-def _named(noun) -> bool:
-    """The noun was reached through "the name of" ("the real name of the suspect")."""
-    prep = noun.head if noun.dep_ == "pobj" else None
-    return prep is not None and prep.dep_ == "prep" and prep.head.lemma_.lower() == "name"
 
 
 def _specific(noun):
@@ -246,12 +233,6 @@ def _expected(wh: str, wh_tok, focus) -> frozenset[str]:
             # An amount: money, a share or a measure ("how much money", "how much did sales rise").
             if measured != "CARDINAL":
                 return frozenset({measured})
-            right_after = nxt.doc[nxt.i + 1] if nxt.i + 1 < len(nxt.doc) else None
-            # "how much will BT charge", "how much did the club pay" (not "how much time ... spend"). Any
-            # verb of the question: the small model's parse of such questions is often no tree at all.
-            if (right_after is None or right_after.pos_ != "NOUN") and any(
-                    t.pos_ == "VERB" and t.lemma_.lower() in _money_verbs() for t in nxt.doc):
-                return frozenset({"MONEY"})
             return (noun_types & NUMERIC) or frozenset({"MONEY", "PERCENT", "QUANTITY"})
         if nxt.pos_ in ("ADJ", "ADV") and nxt.lower_ not in ("come",):
             # how far / big / large: a measure; how long / old / soon / often: a measure or a time.
@@ -269,11 +250,8 @@ def _expected(wh: str, wh_tok, focus) -> frozenset[str]:
                 if len(named) == 1:  # "the percentage rise"
                     return named
         return types
-    if wh == "what" and wh_tok.dep_ in ("dobj", "attr", "npadvmod"):
-        # "what will it cost", "what did they pay", "what did analysts estimate piracy cost"
-        verbs = [wh_tok.head, *(c for c in wh_tok.head.children if c.dep_ in ("ccomp", "xcomp"))]
-        if any(v.lemma_.lower() in _money_verbs() for v in verbs):
-            return frozenset({"MONEY"})
+    if wh == "what" and wh_tok.head.lemma_.lower() in _money_verbs() and wh_tok.dep_ in ("dobj", "attr", "npadvmod"):
+        return frozenset({"MONEY"})  # "what will it cost", "what did they pay"
     return frozenset()
 
 
