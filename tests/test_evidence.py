@@ -285,6 +285,8 @@ def test_a_calendar_date_names_a_month_with_a_number(value, named):
 def test_the_question_keeps_its_dates_and_they_read_as_years_and_months():
     q = analyse("How many e-mails did the firm receive in December 2004?")
     assert stated_times(list(q.dates)) == {"2004", "m12"}
+    assert analyse("What was the audience for the third series of the show?").ordinals == ("third",)
+    assert analyse("How old was he when he first took power?").ordinals == ()  # when, not which one
     assert stated_times(["the 2003-04 season", "early May"]) == {"2003", "2004", "m5"}
     assert stated_times(["may"]) == frozenset()  # the verb, not the month
 

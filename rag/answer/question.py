@@ -163,7 +163,10 @@ def analyse(text: str) -> Question:
         bool(expects & TIME_LIKE) and focus is not None and focus.lemma_.lower() in ("date", "day")))
     age = wh == "how" and wh_tok is not None and wh_tok.i + 1 < len(doc) and doc[wh_tok.i + 1].lower_ == "old"
     dates = tuple(e.text for e in doc.ents if e.label_ == "DATE" and (focus is None or focus not in e))
-    ordinals = tuple(e.text for e in doc.ents if e.label_ == "ORDINAL")
+    # An ordinal that picks one of a series ("the third series", "the second-largest stock"), not
+    # one that says when ("when he first took power").
+    ordinals = tuple(e.text for e in doc.ents if e.label_ == "ORDINAL" and e.root.head.pos_ in ("NOUN", "PROPN", "ADJ")
+                     and e.root.dep_ in ("amod", "compound", "nummod", "advmod") and e.root.head.i > e.root.i)
     return Question(text, wh, focus.lemma_.lower() if focus is not None else "", expects,
                     tuple(_constraints(doc, focus)), words, exact, age, event_verbs(doc), dates, ordinals)
 

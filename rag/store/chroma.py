@@ -42,6 +42,12 @@ SCHEMA_VERSION = 5
 _LEGACY = ("manifest.json", "chunks.jsonl")  # schema 4's tables, read-only
 _CURRENT = generations.CURRENT
 REPAIR_HINT = "Repair it with `python -m rag index --repair` (it rebuilds from seeds/, which is not touched)."
+# The sentence collection's HNSW graph. Chroma inserts a batch on every core by default, which
+# makes the graph, and so the approximate neighbours a question gets, differ from build to build:
+# two builds of the BBC haystack from the same cached vectors retrieved differently for 26 of the
+# 457 dev questions (2026-12-07), so evaluations and `make fit` could not be reproduced. One
+# insertion thread makes the graph a function of the vectors and their order.
+HNSW_SETTINGS = {"hnsw:space": "cosine", "hnsw:search_ef": 4000}
 
 
 @dataclass
@@ -134,7 +140,7 @@ class Store:
             )
             # embedding_function=None: we always pass vectors; Chroma's default would download ONNX.
             self.sentences_col = self._client.get_or_create_collection(
-                self.collection_name, embedding_function=None, metadata={"hnsw:space": "cosine"}
+                self.collection_name, embedding_function=None, metadata=HNSW_SETTINGS
             )
             if not create:
                 # Parse now, so corruption is reported at open, not mid-question. Chroma holds

@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 from rag.config import Config
 from rag.errors import IndexChangedError, IndexMismatchError, StoreAuthError, StoreBusyError, StoreUnavailable
 from rag.schema import Chunk, DocRecord
-from rag.store.chroma import SCHEMA_VERSION, Manifest, Store
+from rag.store.chroma import HNSW_SETTINGS, SCHEMA_VERSION, Manifest, Store
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +267,7 @@ class ServerStore(Store):
         return store
 
     def open(self, create: bool = False) -> None:
-        self.sentences_col = self.conn.collection(self.generation + "-s", create=create, metadata={"hnsw:space": "cosine"})
+        self.sentences_col = self.conn.collection(self.generation + "-s", create=create, metadata=HNSW_SETTINGS)
         self.tables_col = self.conn.collection(self.generation + "-t", create=create)
 
     def reopen(self) -> ServerStore | None:
