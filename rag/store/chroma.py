@@ -42,12 +42,13 @@ SCHEMA_VERSION = 5
 _LEGACY = ("manifest.json", "chunks.jsonl")  # schema 4's tables, read-only
 _CURRENT = generations.CURRENT
 REPAIR_HINT = "Repair it with `python -m rag index --repair` (it rebuilds from seeds/, which is not touched)."
-# The sentence collection's HNSW graph. Chroma inserts a batch on every core by default, which
-# makes the graph, and so the approximate neighbours a question gets, differ from build to build:
-# two builds of the BBC haystack from the same cached vectors retrieved differently for 26 of the
-# 457 dev questions (2026-12-07), so evaluations and `make fit` could not be reproduced. One
-# insertion thread makes the graph a function of the vectors and their order.
-HNSW_SETTINGS = {"hnsw:space": "cosine", "hnsw:search_ef": 4000}
+# The sentence collection's HNSW search breadth. With Chroma's default (ef_search 100) the
+# approximate neighbours a question gets differed from build to build of the same vectors: 26 of
+# 457 dev questions retrieved differently among the BBC stories, so evaluations and `make fit`
+# could not be reproduced. At 1000, two builds gave the same candidates for all 457 (as at 4000),
+# for about 3 ms more retrieval per question there (4000: about 11 ms). Measured 2026-12-07,
+# eval/results/2026-12-07_reproducible-index-and-qualifiers.md.
+HNSW_SETTINGS = {"hnsw:space": "cosine", "hnsw:search_ef": 1000}
 
 
 @dataclass
