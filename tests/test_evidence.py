@@ -289,6 +289,7 @@ def test_the_question_keeps_its_dates_and_they_read_as_years_and_months():
     assert analyse("How old was he when he first took power?").ordinals == ()  # when, not which one
     assert stated_times(["the 2003-04 season", "early May"]) == {"2003", "2004", "m5"}
     assert stated_times(["may"]) == frozenset()  # the verb, not the month
+    assert stated_times(["2004-05-12", "2004-11"]) == {"2004"}  # a day and a month, not seasons
 
 
 @pytest.mark.parametrize(

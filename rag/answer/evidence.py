@@ -289,7 +289,7 @@ def names_calendar_date(value: str) -> bool:
 
 _MONTHS = frozenset(m.lower() for m in [*calendar.month_name[1:], *calendar.month_abbr[1:]])
 _MONTH_NUMBER = {m.lower(): i for names in (calendar.month_name, calendar.month_abbr) for i, m in enumerate(names) if m}
-_SEASON = re.compile(r"\b((?:1[89]|20)\d\d)[-/–](\d\d)\b")  # "2003-04": the season spans both years
+_SEASON = re.compile(r"\b((?:1[89]|20)\d\d)[-/–](\d\d)\b(?![-/–.]\d)")  # "2003-04", not "2004-05-12"
 
 
 def stated_times(dates: list[str]) -> frozenset[str]:
@@ -299,7 +299,8 @@ def stated_times(dates: list[str]) -> frozenset[str]:
     out: set[str] = set()
     for text in dates:
         out.update(_YEAR_IN.findall(text))
-        out.update(a[:2] + b for a, b in _SEASON.findall(text))
+        # "the 2003-04 season" spans both years (a following year's two digits, so not "2004-11")
+        out.update(a[:2] + b for a, b in _SEASON.findall(text) if int(b) == (int(a) + 1) % 100)
         out.update(f"m{_MONTH_NUMBER[w.strip('.,').lower()]}" for w in text.split()
                    if w[:1].isupper() and w.strip(".,").lower() in _MONTH_NUMBER)
     return frozenset(out)

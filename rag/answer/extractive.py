@@ -360,7 +360,7 @@ class ExtractiveAnswerer:
                 float(any(v.label == question.primary for v in values)),
                 self._count_match(question, row, values),
             ], dtype=np.float32)
-            # Evidence dated to another year or month than the one asked about is no evidence.
+            # Evidence dated to another year or month than the one asked about is never cited (Candidate.usable).
             dated_otherwise = bool(asked_times) and time_conflict(asked_times, stated_times(
                 [row.text[e.start - row.start : e.end - row.start] for e in ents if e.label == "DATE"])
                 | ordinals_in(row.text), mentioned_times(row.text))
