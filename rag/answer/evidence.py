@@ -287,8 +287,8 @@ def names_calendar_date(value: str) -> bool:
     return any(ch.isdigit() for ch in value) and any(w.strip(".,").lower() in _MONTHS for w in value.split())
 
 
-_MONTHS = frozenset(m.lower() for m in [*calendar.month_name[1:], *calendar.month_abbr[1:]])
 _MONTH_NUMBER = {m.lower(): i for names in (calendar.month_name, calendar.month_abbr) for i, m in enumerate(names) if m}
+_MONTHS = frozenset(_MONTH_NUMBER)
 _SEASON = re.compile(r"\b((?:1[89]|20)\d\d)[-/–](\d\d)\b(?![-/–.]\d)")  # "2003-04", not "2004-05-12"
 
 
@@ -301,8 +301,8 @@ def stated_times(dates: list[str]) -> frozenset[str]:
         out.update(_YEAR_IN.findall(text))
         # "the 2003-04 season" spans both years (a following year's two digits, so not "2004-11")
         out.update(a[:2] + b for a, b in _SEASON.findall(text) if int(b) == (int(a) + 1) % 100)
-        out.update(f"m{_MONTH_NUMBER[w.strip('.,').lower()]}" for w in text.split()
-                   if w[:1].isupper() and w.strip(".,").lower() in _MONTH_NUMBER)
+        capitalised = (w.strip(".,").lower() for w in text.split() if w[:1].isupper())
+        out.update(f"m{_MONTH_NUMBER[w]}" for w in capitalised if w in _MONTH_NUMBER)
     return frozenset(out)
 
 

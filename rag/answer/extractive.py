@@ -253,7 +253,7 @@ class ExtractiveAnswerer:
         rest = [c for c in candidates if not c.eligible]
         out = []
         # Only the sentences the extractive answer itself could have used (its best few).
-        for c in [c for c in eligible if c.usable][: self.config.max_answer_sentences]:
+        for c in [c for c in candidates if c.usable][: self.config.max_answer_sentences]:
             if self.confidence(question, [c, *(o for o in eligible if o is not c), *rest]) >= self.model.abstain_below:
                 out.append(c)
         return out
