@@ -266,6 +266,37 @@ def test_the_short_answer_to_who_is_a_person_and_to_on_what_date_a_calendar_date
     assert _short("On what date did the club last knock Rovers out of the cup?", cup) == "16 January 1996"
 
 
+def test_the_short_answer_is_the_name_the_article_writes_beside_the_noun_asked_about():
+    # Real spaCy parses. The name beside "consultancy" wins over a typed value elsewhere, and over
+    # a sentence with no value the tagger found; a name glued by a hyphen stays whole.
+    survey = _valued("The poll of 3,000 voters was carried out by consultancy group Vantrel for the ministry.",
+                     (), score=2.0)
+    other = _valued("Harbour Bank welcomed the findings on Tuesday.", ("Harbour Bank",), score=1.0, start=300)
+    assert _short("Which consultancy carried out the poll of voters?", survey, other) == "Vantrel"
+    station = _valued("The KXLV-TV Fox affiliate in Ohio was the only station to drop the show.", (), score=2.0)
+    assert _short("Which Ohio Fox affiliate dropped the show?", station) == "KXLV-TV"
+
+
+def test_no_name_beside_the_noun_leaves_the_typed_values_to_answer():
+    from rag.answer.extractive import question_terms
+    from rag.answer.question import analyse
+    from rag.answer.short import apposed_name, pick_short
+    from rag.tunables import AnswerTunables
+
+    # A place before the noun says where the thing is from; a hyphenated "year-end" is not the
+    # noun "end"; a figure question never takes a name.
+    film = _valued("The animation became the first film to win without playing in U.S. movie theaters.", (), score=2.0)
+    assert apposed_name(analyse("Which movie won the animation prize?"), [film]) is None
+    tour = _valued("Dana Kolm finished as the Year-End World No 1 for a second season.", ("Dana Kolm",), score=2.0,
+                   labels=("PERSON",))
+    assert apposed_name(analyse("Who was the year-end number one?"), [tour]) is None
+    jobs = _valued("The carmaker Norvik will cut 1,200 jobs at its plant.", ("1,200",), score=2.0, labels=("CARDINAL",))
+    question = "How many jobs will the carmaker cut?"
+    assert apposed_name(analyse(question), [jobs]) is None
+    picked = pick_short(analyse(question), set(question_terms(question)), [jobs], [jobs], AnswerTunables())
+    assert picked is not None and picked[1] == jobs.values[0]
+
+
 def test_a_figure_dated_to_another_month_does_not_answer_for_the_month_asked():
     mail = ("Firm swamped by spam", [
         Said("The engineering firm received 12 million e-mails in January, most of them spam.",

@@ -1,7 +1,16 @@
 """The direct answer: the value the question asks for, taken from one of the answer's sentences.
 
 "How many tourists died?" gets "26" before the quoted sentence that says so. The value is a span
-of the cited sentence (with its offsets), one of the answer values the evidence step found there
+of the cited sentence (with its offsets).
+
+First, a name the article gives with the very noun the question asks about: "consultancy group
+Capgemini" for "Which consultancy conducted the survey?", "auctioneers Cooper Owen" for "Which
+auctioneers ran the sale?". The article itself says what kind of thing the name is, so this holds
+whether or not the small tagger recognised the name (it missed both of these), and it goes before
+a typed value elsewhere in the sentences ("Hey Joe", a song the tagger read as an organisation).
+Only the answer's sentences that write the noun are parsed, so most answers parse nothing.
+
+Otherwise it is one of the answer values the evidence step found in the answer's sentences
 (rag.answer.evidence.answer_values). Which one, in order:
 
 1. How precisely it answers: a figure or a name goes before a vague value ("$14.5m" before
@@ -29,7 +38,7 @@ from rag.answer.evidence import conversion, names_calendar_date, share_near, sta
 from rag.answer.question import Question
 from rag.retrieve.context import Evidence
 from rag.schema import Citation, SentenceRow, ShortAnswer
-from rag.text.entities import Entity
+from rag.text.entities import NLP_LOCK, NUMERIC_LABELS, Entity, full_pipeline
 from rag.tunables import AnswerTunables
 
 
@@ -48,7 +57,10 @@ def pick_short(q: Question, q_terms: set[str], chosen: Sequence[S], voters: Sequ
                tunables: AnswerTunables) -> tuple[S, Entity] | None:
     """The value of `chosen` (the answer's sentences, best first) that answers `q`, whose content
     terms are `q_terms`; `voters` are the eligible sentences whose values vote. None when the best
-    sentence holds no value of the type asked for."""
+    sentence holds no value of the type asked for and none names the kind of thing asked for."""
+    named = apposed_name(q, chosen)
+    if named:
+        return named
     if not chosen[0].values:
         return None
     best_score = chosen[0].score
@@ -67,6 +79,88 @@ def pick_short(q: Question, q_terms: set[str], chosen: Sequence[S], voters: Sequ
                if not conversion(c.row.text, c.row.start, v, c.values)]
     _, c, _, v = max(options, key=order)
     return c, v
+
+
+def apposed_name(q: Question, chosen: Sequence[S]) -> tuple[S, Entity] | None:
+    """The first name, in the answer's sentences best first, written beside the noun the question
+    asks about ("which consultancy": "consultancy group Capgemini", "the WRAZ-TV Fox affiliate"),
+    less the question's own words. None for a question that asks for a figure or a time, or whose
+    noun no answer sentence writes."""
+    if not q.focus or q.expects & (NUMERIC_LABELS | {"DATE", "TIME"}):
+        return None
+    for c in chosen:
+        if q.focus not in c.row.text.lower():
+            continue  # the cheap test first: most answers need no parse
+        with NLP_LOCK:
+            doc = full_pipeline()(c.row.text)
+        for noun in doc:
+            if noun.lemma_.lower() != q.focus or noun.pos_ not in ("NOUN", "PROPN") or _hyphenated(noun):
+                continue
+            for span in _names_beside(noun):
+                words = [t for t in span if not t.is_punct and t.tag_ != "POS"]  # "Sykes's," → Sykes
+                while words and words[0].lower_ in q.words:
+                    words.pop(0)
+                while words and words[-1].lower_ in q.words:
+                    words.pop()
+                if words:
+                    start, end = words[0].idx, words[-1].idx + len(words[-1].text)
+                    label = words[0].ent_type_ if words[0].ent_type_ in _NAME_LABELS else "PROPN"
+                    return c, Entity(c.row.start + start, c.row.start + end, label)
+    return None
+
+
+# Entity labels that can be a name beside a noun; figures and dates are not ("the 2004 season").
+_NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"})
+
+
+def _names_beside(noun):
+    """Name spans written beside `noun` in its parse: after it, over at most one more common noun
+    ("consultancy group Capgemini", "auctioneers Cooper Owen"), then before it ("the WRAZ-TV Fox
+    affiliate"). A name is a run of proper nouns or tokens the tagger put in a name entity; tokens
+    joined without a space ("WRAZ-TV") stay together. A place or nationality before the noun says
+    where the thing is from, not what it is called ("U.S. movie theaters")."""
+    doc = noun.doc
+    after = noun.i + 1
+    if after < len(doc) and doc[after].pos_ == "NOUN" and not _is_name(doc[after]):
+        after += 1
+    if after < len(doc) and _is_name(doc[after]):
+        yield _name_run(doc, after, 1)
+    if noun.i > 0 and _is_name(doc[noun.i - 1]) and doc[noun.i - 1].ent_type_ not in ("GPE", "NORP", "LOC"):
+        yield _name_run(doc, noun.i - 1, -1)
+
+
+def _hyphenated(noun) -> bool:
+    """Part of a hyphenated word ("year-end", "end-user"): not the noun itself."""
+    doc = noun.doc
+    before = noun.i > 0 and doc[noun.i - 1].text == "-" and not doc[noun.i - 1].whitespace_
+    after = noun.i + 1 < len(doc) and doc[noun.i + 1].text == "-" and not noun.whitespace_
+    return before or after
+
+
+def _is_name(token) -> bool:
+    return token.pos_ == "PROPN" or (token.ent_type_ in _NAME_LABELS and token.pos_ not in ("DET", "PUNCT", "ADP", "CCONJ"))
+
+
+def _name_run(doc, i: int, step: int):
+    """The run of words that are names from the word holding token `i`, in direction `step` (1 or
+    -1). A word is what spaces delimit, so "WRAZ-TV" is one, a name when any of its tokens is."""
+    lo, hi = _word(doc, i)
+    while 0 <= (nxt := hi + 1 if step > 0 else lo - 1) < len(doc):
+        w_lo, w_hi = _word(doc, nxt)
+        if not any(_is_name(t) for t in doc[w_lo : w_hi + 1]):
+            break
+        lo, hi = min(lo, w_lo), max(hi, w_hi)
+    return doc[lo : hi + 1]
+
+
+def _word(doc, i: int) -> tuple[int, int]:
+    """First and last token of the space-delimited word holding token `i`."""
+    lo = hi = i
+    while lo > 0 and not doc[lo - 1].whitespace_:
+        lo -= 1
+    while hi + 1 < len(doc) and not doc[hi].whitespace_:
+        hi += 1
+    return lo, hi
 
 
 def precision(q: Question, row: SentenceRow, v: Entity) -> int:
@@ -104,4 +198,4 @@ def value_key(row: SentenceRow, v: Entity) -> str:
     return " ".join(row.text[v.start - row.start : v.end - row.start].lower().split())
 
 
-__all__ = ["pick_short", "precision", "is_vague", "short_answer", "value_key"]
+__all__ = ["pick_short", "apposed_name", "precision", "is_vague", "short_answer", "value_key"]
