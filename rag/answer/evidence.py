@@ -311,26 +311,24 @@ _ORDINAL_WORDS = {w: n for n, w in enumerate(["first", "second", "third", "fourt
 
 
 def _ordinals(text: str) -> list[int]:
-    """[3] for "third", "3rd", "the third-largest"; [] when the text states no ordinal."""
+    """[3] for "third", "3rd", "the third-largest"; [2838] for "2,838th"; [] when the text states no ordinal."""
     out = []
-    for w in re.findall(r"[a-z0-9]+", text.lower()):
-        if w in _ORDINAL_WORDS:
-            out.append(_ORDINAL_WORDS[w])
-        elif (m := re.fullmatch(r"(\d+)(?:st|nd|rd|th)", w)):
-            out.append(int(m.group(1)))
+    for m in _ORDINAL_TOKEN.finditer(text.lower()):
+        if m.group(1):
+            out.append(int(m.group(1).replace(",", "")))
+        elif m.group(0) in _ORDINAL_WORDS:
+            out.append(_ORDINAL_WORDS[m.group(0)])
     return out
+
+
+# A written ordinal with its thousands separators ("2,838th"), or a word.
+_ORDINAL_TOKEN = re.compile(r"(?<![\d,])(\d{1,3}(?:,\d{3})+|\d+)(?:st|nd|rd|th)\b|[a-z]+")
 
 
 def ordinals_in(text: str) -> frozenset[str]:
     """Every ordinal the text writes, as "o3" ("third", "3rd"). Read from the words, not the
     tagger's ORDINAL spans: the index keeps no ORDINAL spans (rag.text.entities.KEPT_LABELS)."""
     return frozenset(f"o{n}" for n in _ordinals(text))
-
-
-def mentioned_times(text: str) -> frozenset[str]:
-    """Every year, month and ordinal written anywhere in the text, inside names too ("Nuclear Deal
-    2016", which the tagger reads as part of a name, not as a date)."""
-    return stated_times([text]) | ordinals_in(text)
 
 
 def time_conflict(asked: frozenset[str], stated: frozenset[str], mentioned: frozenset[str] | None = None) -> bool:

@@ -32,7 +32,6 @@ from rag.answer.evidence import (
     conflicts,
     constraint_share,
     like_num,
-    mentioned_times,
     near_question,
     ordinals_in,
     place_aliases,
@@ -361,9 +360,11 @@ class ExtractiveAnswerer:
                 self._count_match(question, row, values),
             ], dtype=np.float32)
             # Evidence dated to another year or month than the one asked about is never cited (Candidate.usable).
+            # Its date spans and ordinals say when; a year written anywhere, inside a name too ("Nuclear
+            # Deal 2016", which the tagger reads as part of a name), counts as naming the one asked.
             dated_otherwise = bool(asked_times) and time_conflict(asked_times, stated_times(
                 [row.text[e.start - row.start : e.end - row.start] for e in ents if e.label == "DATE"])
-                | ordinals_in(row.text), mentioned_times(row.text))
+                | ordinals_in(row.text), stated_times([row.text]))
             eligible = (bool(values) or not question.strict) and cons_story == 1.0
             ordered = by_focus + [v for v in near if v not in by_focus] + [v for v in values if v not in near and v not in by_focus]
             if question.primary:  # a person before an organisation for "who"
