@@ -235,7 +235,9 @@ def replay(records: list[dict], dw: np.ndarray, db: float, tau: float, margin: f
         p = q.get("p_oof", None) if q["z"] is not None else None
         if p is None and q["z"] is not None:
             p = 1 / (1 + np.exp(-(db + np.dot(dw, q["z"]))))
-        answers = p is not None and p >= tau
+        # As the answer step does: only sentences it may cite (Candidate.usable) answer or join.
+        usable = [i for i, c in enumerate(q["cands"]) if c.eligible and c.usable]
+        answers = p is not None and p >= tau and bool(usable)
         if not q["answerable"]:
             abstained += not answers
             continue
@@ -243,13 +245,12 @@ def replay(records: list[dict], dw: np.ndarray, db: float, tau: float, margin: f
             refused += 1
             recall.append(0.0)
             continue
-        elig = [i for i, c in enumerate(q["cands"]) if c.eligible]
-        index = {id(q["cands"][i]): i for i in elig}
-        chosen = [index[id(c)] for c in join([q["cands"][i] for i in elig], max_sent, margin, same)]
+        index = {id(q["cands"][i]): i for i in usable}
+        chosen = [index[id(c)] for c in join([q["cands"][i] for i in usable], max_sent, margin, same)]
         found = {f for i in chosen for f in q["facts"][i]}
         recall.append(len(found) / max(1, q["n_facts"]))
         precision.append(sum(q["labels"][i] for i in chosen) / len(chosen))
-        answered_right += q["labels"][elig[0]]
+        answered_right += q["labels"][usable[0]]
     n_ans = sum(q["answerable"] for q in records)
     n_un = len(records) - n_ans
     return {"abstain_recall": abstained / max(1, n_un), "refused": refused / max(1, n_ans),
