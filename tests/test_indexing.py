@@ -314,3 +314,10 @@ def test_the_sentence_graph_is_searched_wide_enough_to_give_every_build_the_same
     col = p.snapshot.store.sentences_col
     assert col.metadata["hnsw:search_ef"] == HNSW_SETTINGS["hnsw:search_ef"] >= 1000
     assert col.configuration_json["hnsw"]["ef_search"] == HNSW_SETTINGS["hnsw:search_ef"]
+    # An index made before (Chroma's 100) gets the breadth at its next index run, changes or none.
+    col.modify(configuration={"hnsw": {"ef_search": 100}})
+    name = col.name
+    assert p.snapshot.store._client.get_collection(name).configuration_json["hnsw"]["ef_search"] == 100
+    p.index()
+    stored = p.snapshot.store._client.get_collection(name).configuration_json["hnsw"]["ef_search"]
+    assert stored == HNSW_SETTINGS["hnsw:search_ef"]

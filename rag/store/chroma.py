@@ -102,6 +102,16 @@ class Store:
         store.open()
         return store
 
+    def widen_search(self) -> None:
+        """Give a collection made with a narrower search (Chroma's default 100, before 2026-12-07)
+        HNSW_SETTINGS' breadth, so that an index updated in place retrieves as a rebuilt one. Chroma
+        keeps it in the collection's configuration: processes that open the index afterwards search
+        with it (one that has it open already keeps its breadth until it restarts)."""
+        want = HNSW_SETTINGS["hnsw:search_ef"]
+        have = ((self.sentences_col.configuration_json or {}).get("hnsw") or {}).get("ef_search")
+        if have is not None and have < want:
+            self.sentences_col.modify(configuration={"hnsw": {"ef_search": want}})
+
     @staticmethod
     def current_name(index_dir: Path) -> str | None:
         """The name of the live generation folder, or None when nothing was indexed yet."""

@@ -370,6 +370,8 @@ class Indexer:
                         f"could not write the index at {self.config.index_dir}: {short}; the previous index "
                         "is still serving. Free some space, then run `python -m rag index` again.")
             with target.writing():  # server mode: the writer lock, and the version still the planned one
+                if not fresh:
+                    target.widen_search()  # an index from before the wider search gets it at its next run
                 if to_add:
                     target.add_sentences([sent_ids[i] for i in to_add], [rows[i] for i in to_add],
                                          sent_vecs if len(to_add) == len(rows) else sent_vecs[to_add])
