@@ -56,3 +56,27 @@ def test_near_duplicate_chunks_do_not_crowd_the_results(tmp_path, embedder):
     p = Pipeline(cfg, embedder=embedder).warm_up()
     texts = [x.chunk.text for x in p.retrieve("Japan defence spending 2% of GDP in 2027", top_k=5)]
     assert len(texts) == len(set(texts))
+
+
+def test_a_storys_rows_are_read_from_chroma_once_per_snapshot(seed_pipeline, monkeypatch):
+    # gather reads each retrieved story's rows and vectors once per snapshot: the same rows and
+    # vectors as a direct read of the store, story by story, and no second read for a story kept.
+    from rag.retrieve.retrieval import Snapshot, story_rows
+
+    snap = seed_pipeline.snapshot
+    fresh = Snapshot(**{f: getattr(snap, f) for f in ("store", "chunks", "row_of", "lexical", "documents",
+                                                       "chunks_by_doc", "metadata_terms", "lower_words")})
+    docs = list(fresh.documents)[:3]
+    reads: list[list[str]] = []
+    real = fresh.store.sentence_clauses
+    monkeypatch.setattr(fresh.store, "sentence_clauses", lambda ids: reads.append(list(ids)) or real(ids))
+    rows, vectors = story_rows(fresh, docs[:2])
+    assert reads == [docs[:2]]
+    rows3, vectors3 = story_rows(fresh, docs)
+    assert reads == [docs[:2], docs[2:]]  # only the story not read yet
+    for d in docs:
+        direct_rows, direct_vectors = real([d])
+        mine = [i for i, r in enumerate(rows3) if r.doc_id == d]
+        assert [rows3[i] for i in mine] == direct_rows
+        assert (vectors3[mine] == direct_vectors).all()
+    assert rows3[: len(rows)] == rows and (vectors3[: len(rows)] == vectors).all()

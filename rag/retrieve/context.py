@@ -20,6 +20,9 @@ T = TypeVar("T")
 # Derived per-story values kept per snapshot: story views are ~20 KB each at most, so the bound
 # keeps a long-running app at 10k articles under ~100 MB.
 MEMO_MAX = 4096
+# Stories whose indexed rows and vectors a snapshot keeps (rag.retrieve.retrieval.gather): one is
+# ~60 KB (40 rows of 384 floats and their text), so 512 of them stay under ~35 MB.
+ROWS_MEMO_MAX = 512
 
 
 class Memo:
@@ -39,6 +42,17 @@ class Memo:
                 self._items.clear()
             hit = self._items[key] = make()
         return hit  # type: ignore[no-any-return]  # (keys are namespaced by their makers)
+
+    def get_many(self, keys: list[Hashable], make: Callable[[list[Hashable]], dict[Hashable, T]]) -> list[T]:
+        """The values of `keys`; those not kept yet are made by one call of `make` (one read of
+        the index for all of them), which returns them by key."""
+        kept = {k: v for k in keys if (v := self._items.get(k)) is not None}
+        missing = [k for k in keys if k not in kept]
+        made = make(missing) if missing else {}
+        if len(self._items) + len(made) > self.limit:
+            self._items.clear()
+        self._items.update(made)
+        return [kept[k] if k in kept else made[k] for k in keys]
 
     def __len__(self) -> int:
         return len(self._items)
