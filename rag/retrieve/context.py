@@ -20,8 +20,9 @@ T = TypeVar("T")
 # Derived per-story values kept per snapshot: story views are ~20 KB each at most, so the bound
 # keeps a long-running app at 10k articles under ~100 MB.
 MEMO_MAX = 4096
-# Stories whose indexed rows and vectors a snapshot keeps (rag.retrieve.retrieval.gather): one is
-# ~60 KB (40 rows of 384 floats and their text), so 512 of them stay under ~35 MB.
+# Stories whose indexed rows and vectors a snapshot keeps (rag.retrieve.retrieval.gather). The
+# 2,233 stories of the BBC eval corpus hold 38 KB of vectors and text each on average (p95 75 KB;
+# measured 2026-12-07), so 512 of them take about 20 MB, 40 MB if all were long.
 ROWS_MEMO_MAX = 512
 
 
