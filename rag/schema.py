@@ -92,7 +92,7 @@ class ShortAnswer:
     doc_id: str
     start: int
     end: int
-    label: str  # the entity type (PERSON, MONEY, DATE, …)
+    label: str  # the entity type (PERSON, MONEY, DATE, …); PROPN for a name the tagger left untyped
     citation: int  # the [n] of the sentence it comes from
     source: str = ""
 

@@ -236,7 +236,7 @@ def replay(records: list[dict], dw: np.ndarray, db: float, tau: float, margin: f
         if p is None and q["z"] is not None:
             p = 1 / (1 + np.exp(-(db + np.dot(dw, q["z"]))))
         # As the answer step does: only sentences it may cite (Candidate.usable) answer or join.
-        usable = [i for i, c in enumerate(q["cands"]) if c.eligible and c.usable]
+        usable = [i for i, c in enumerate(q["cands"]) if c.usable]
         answers = p is not None and p >= tau and bool(usable)
         if not q["answerable"]:
             abstained += not answers
