@@ -115,6 +115,21 @@ def test_true_but_unrelated_sentences_are_left_out(seed_pipeline):
     assert "Kashmir" not in answer.text
 
 
+def test_a_generated_answer_gives_the_value_it_states_as_the_direct_answer(seed_pipeline):
+    # The value is taken from the cited source sentence, with its offsets, as the extractive
+    # answer's is; a sentence that states no value of the type asked for gives none.
+    question = "How many tourists were killed in the attack in Kashmir?"
+    client = FakeClient("The attack in Indian-administered Kashmir killed 26 tourists on April 22 [1].")
+    answer = fake_answerer(seed_pipeline, client).answer(seed_pipeline.prepare(question))
+    assert answer.mode_used == "local" and not answer.abstained
+    assert answer.short is not None and answer.short.text == "26"
+    cited = next(c for c in answer.citations if c.n == answer.short.citation)
+    assert doc_text(seed_pipeline, answer.short.doc_id)[answer.short.start : answer.short.end] == "26"
+    assert cited.doc_id == answer.short.doc_id and cited.start <= answer.short.start < cited.end
+    open_question = fake_answerer(seed_pipeline, FakeClient(GOOD)).answer(seed_pipeline.prepare(JAPAN))
+    assert open_question.mode_used == "local" and open_question.short is None
+
+
 def test_stream_yields_grounded_pieces_then_the_answer(seed_pipeline):
     answerer = fake_answerer(seed_pipeline, FakeClient(f"{GOOD} {INVENTED} {NOWHERE}"))
     items = list(answerer.stream(seed_pipeline.prepare(JAPAN)))

@@ -29,8 +29,10 @@ from rag.answer.grounding import Claim, Grounder, Source, SourceSentence, source
 from rag.answer.llm import LLMClient, build_client
 from rag.answer.prompts import Prompts, format_sources, load_prompts
 from rag.answer.question import Question
+from rag.answer.short import short_answer
 from rag.config import Config
 from rag.schema import Answer, Citation, Fallback
+from rag.text.entities import Entity
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +161,8 @@ class _Run:
         self.failure = ""
         self.yielded = False
         self.citations: list[Citation] = []
+        # The value the first kept sentence states, in the source sentence backing it: the direct answer.
+        self.stated: tuple[Candidate, Entity] | None = None
         self._cite_no: dict[tuple[str, int, int], int] = {}
         self.parts: list[str] = []
         self.sources: list[Source] = []
@@ -241,10 +245,12 @@ class _Run:
             return False
         if self.question.expects:
             said = claim.text.lower()
-            values = [c.row.text[v.start - c.row.start : v.end - c.row.start].lower() for c in backing for v in c.values]
-            if not any(v and v in said for v in values):
+            stated = [(c, v) for c in backing for v in c.values
+                      if (text := c.row.text[v.start - c.row.start : v.end - c.row.start].lower()) and text in said]
+            if not stated:
                 claim.reason = "supported, but it does not state the value the question asks for"
                 return False
+            self.stated = self.stated or stated[0]
         return True
 
     def _off_topic(self, claim: Claim) -> bool:
@@ -281,6 +287,9 @@ class _Run:
                 text="".join(self.parts), citations=self.citations, abstained=False, question=request.question,
                 query=request.query, passages=request.passages, mode_used=owner.name,
             )
+            if self.stated is not None:
+                # As in the extractive answer: the value as the cited article writes it, with its offsets.
+                answer.short = short_answer(self.stated, self.citations, request.evidence)
             answer.notes.append(f"Written by the {label}; every sentence was checked against the cited articles.")
             unsupported = [c for c in self.dropped if not c.kept and not c.abstains]
             if unsupported:
