@@ -91,8 +91,8 @@ def apposed_name(q: Question, chosen: Sequence[S]) -> tuple[S, Entity] | None:
     for c in chosen:
         if q.focus not in c.row.text.lower():
             continue  # the cheap test first: most answers need no parse
-        with NLP_LOCK:
-            doc = full_pipeline()(c.row.text)
+        with NLP_LOCK:  # tags, lemmas and entity types; no dependency parse is read
+            doc = full_pipeline()(c.row.text, disable=["parser"])
         for noun in doc:
             if noun.lemma_.lower() != q.focus or noun.pos_ not in ("NOUN", "PROPN") or _hyphenated(noun):
                 continue
