@@ -7,7 +7,7 @@ so they can be tested on an `Evidence` built by hand from synthetic text (tests/
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -44,7 +44,7 @@ class Memo:
             hit = self._items[key] = make()
         return hit  # type: ignore[no-any-return]  # (keys are namespaced by their makers)
 
-    def get_many(self, keys: list[Hashable], make: Callable[[list[Hashable]], dict[Hashable, T]]) -> list[T]:
+    def get_many(self, keys: Sequence[Hashable], make: Callable[[list[Hashable]], Mapping[Hashable, T]]) -> list[T]:
         """The values of `keys`; those not kept yet are made by one call of `make` (one read of
         the index for all of them), which returns them by key."""
         kept = {k: v for k in keys if (v := self._items.get(k)) is not None}
