@@ -289,7 +289,9 @@ def test_no_name_beside_the_noun_leaves_the_typed_values_to_answer():
     assert apposed_name(analyse("Which movie won the animation prize?"), [film]) is None
     tour = _valued("Dana Kolm finished as the Year-End World No 1 for a second season.", ("Dana Kolm",), score=2.0,
                    labels=("PERSON",))
-    assert apposed_name(analyse("Who was the year-end number one?"), [tour]) is None
+    year_end = analyse("What is the year-end No 1 in women's tennis?")
+    assert year_end.focus == "end"  # (the small parser's reading: the rule must not take it as the noun "end")
+    assert apposed_name(year_end, [tour]) is None
     jobs = _valued("The carmaker Norvik will cut 1,200 jobs at its plant.", ("1,200",), score=2.0, labels=("CARDINAL",))
     question = "How many jobs will the carmaker cut?"
     assert apposed_name(analyse(question), [jobs]) is None
