@@ -149,6 +149,12 @@ def test_the_short_answer_is_scored_on_single_fact_questions_only():
     # Two facts: no one value states both, so the question has no short-answer figures.
     assert score_question(item(), out("Fighter jets and tanks [1].", short="tanks"), LOCATOR).extra == {}
     assert aggregate([right, wrong, score_question(item(), out("x"), LOCATOR)])["short_exact"] == 0.5
+    # The report shows the direct answer given (none for a refusal) beside the answer text.
+    from rag.eval.report import failure_details
+
+    assert (wrong.short, refused.short) == ("India", "")
+    wrong.reasons.append("missing facts")
+    assert "  - direct answer: India\n  - answer: Japan offered" in failure_details([wrong])
 
 
 def test_answering_an_unanswerable_question_is_a_failure_and_refusing_it_passes():

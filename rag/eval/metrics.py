@@ -176,6 +176,7 @@ class QuestionScore:
     mode_used: str = ""
     error: str = ""
     notes: list[str] = field(default_factory=list)
+    short: str = ""  # the direct answer (Answer.short) as given; "" when none, or when it abstained
     extra: dict[str, float] = field(default_factory=dict)  # benchmark-specific figures
     reasons: list[str] = field(default_factory=list)  # why it failed; empty when it passed
 
@@ -229,6 +230,7 @@ def score_question(
         mode_used=out.mode_used,
         error=out.error,
         notes=list(out.notes),
+        short="" if out.abstained else out.short,
     )
     if item.answerable:
         # An abstention states no facts; its boilerplate must not match one by accident.

@@ -121,7 +121,8 @@ def failure_details(scores: list[QuestionScore], limit: int = 400) -> str:
         answer = s.answer if len(s.answer) <= limit else s.answer[:limit] + "…"
         out.append(
             f"- **{s.id}** ({s.type}) {s.question}\n  - why: {'; '.join(s.reasons)}\n"
-            f"  - answer: {answer.replace(chr(10), ' ')!s}\n"
+            + (f"  - direct answer: {s.short}\n" if s.short else "")
+            + f"  - answer: {answer.replace(chr(10), ' ')!s}\n"
             f"  - retrieved: {', '.join(s.retrieved_docs) or 'nothing'}"
             + (f"\n  - notes: {'; '.join(s.notes)}" if s.notes else "")
             + (f"\n  - evidence not in the indexed text: {s.evidence_missing}" if s.evidence_missing else "")
