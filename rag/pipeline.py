@@ -53,7 +53,7 @@ T = TypeVar("T")
 def make_answerer(config: Config, embedder: Embedder) -> Answerer:
     """The answerer for `config.answer_mode` (here, not in rag.answer: the modes build on each other)."""
     if config.answer_mode == AnswerMode.EXTRACTIVE:
-        return ExtractiveAnswerer(config, embed=embedder.embed_query)
+        return ExtractiveAnswerer(config, embed=embedder.embed_queries)
     return GenerativeAnswerer(config, embedder)  # local or openai (Config accepts no other mode)
 
 
@@ -142,7 +142,7 @@ class Pipeline:
         passages = self.retriever.retrieve(snap, question, vector)
         try:
             request = AnswerRequest(question, question, passages, vector, gather(snap, passages, vector))
-            ExtractiveAnswerer(self.config, embed=self.embedder.embed_query).answer(request)
+            ExtractiveAnswerer(self.config, embed=self.embedder.embed_queries).answer(request)
             # The evidence check tokenises candidate names with cl100k only for some questions;
             # loading it lazily cost the first such question 6-11 s on a loaded machine.
             from rag.offline import cl100k

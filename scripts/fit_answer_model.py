@@ -79,13 +79,13 @@ def dev_pipeline(config: Config, embedder: Embedder) -> Pipeline:
     """A pipeline over a dev corpus whose answerer runs the starting model (the shipped file may
     not fit the features yet)."""
     pipeline = Pipeline(config, embedder=embedder)
-    pipeline.answerer = ExtractiveAnswerer(config, model=starting_model(), embed=embedder.embed_query)
+    pipeline.answerer = ExtractiveAnswerer(config, model=starting_model(), embed=embedder.embed_queries)
     return pipeline.warm_up(sync=True)
 
 
 def collect(pipeline: Pipeline, items: list[GoldItem], set_name: str) -> list[dict]:
     """One record per question: its candidates (real `Candidate` objects) and their labels."""
-    answerer = ExtractiveAnswerer(pipeline.config, model=starting_model(), embed=pipeline.embedder.embed_query)
+    answerer = ExtractiveAnswerer(pipeline.config, model=starting_model(), embed=pipeline.embedder.embed_queries)
     out = []
     for item in items:
         request = pipeline.prepare(item.question, item.history)

@@ -174,3 +174,20 @@ def test_two_processes_exporting_at_once_both_get_the_onnx_backend(tmp_path):
     assert all(line.startswith("onnx ") for line in lines), lines
     assert lines[0] == lines[1]
     assert [p.name for p in (tmp_path / "onnx").iterdir()] == [onnx_encoder.export_dir(tmp_path, Embedder().fingerprint).name]
+
+
+@pytest.mark.slow
+def test_query_vectors_are_cached_and_the_missing_ones_embedded_in_one_call(embedder, monkeypatch):
+    words = ["holidaymakers", "tourists", "fighter jets"]
+    embedder.clear_query_cache()
+    one_by_one = np.stack([embedder.embed([w])[0] for w in words])
+    calls: list[list[str]] = []
+    real = embedder.embed
+    monkeypatch.setattr(embedder, "embed", lambda texts, on_slice=None: calls.append(list(texts)) or real(texts))
+    together = embedder.embed_queries([words[0], words[1], words[0], words[2]])
+    assert calls == [words]  # the three missing texts, once each, in one call
+    assert together.shape == (4, embedder.dimension) and np.allclose(together[[0, 1, 3]], one_by_one, atol=1e-5)
+    assert (together[0] == together[2]).all()
+    again = embedder.embed_queries(words[::-1])
+    assert calls == [words] and (again == together[[3, 1, 0]]).all()  # from the cache, no model call
+    assert (embedder.embed_query("tourists") == together[1]).all()

@@ -35,6 +35,8 @@ class Encoder(Protocol):
 
     def embed_query(self, text: str) -> np.ndarray: ...
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
 
 class Answerer(Protocol):
     name: str

@@ -63,6 +63,7 @@ _QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "wh
 FEATURES = ("dense", "lexical", "order", "rank", "typed", "typed_near", "open", "cons_sentence", "cons_story",
             "story_lexical", "title_lexical", "lead", "focus_in_sentence", "value_by_focus", "prev_lexical", "conflict",
             "cons_context", "rare_terms", "typed_primary", "count_match")
+_COUNT_MATCH = FEATURES.index("count_match")
 # Per question, from its best sentence and the runner-up: does the best one answer?
 DECISION_FEATURES = ("score", "margin", "dense", "lexical", "untyped", "typed_near", "value_by_focus", "open", "strict",
                      "cons_sentence", "story_lexical", "soft_in_story", "eligible_share", "conflict",
@@ -167,11 +168,12 @@ class ExtractiveAnswerer:
     name = "extractive"
 
     def __init__(self, config: Config, model: AnswerModel | None = None,
-                 embed: Callable[[str], np.ndarray] | None = None) -> None:
+                 embed: Callable[[list[str]], np.ndarray] | None = None) -> None:
         self.config = config
         self._model = model
-        # The embedding model's query encoder (cached per text): compares the noun a question
-        # counts with the noun a number in the sentence counts ("jets" / "tourists").
+        # The embedding model's query encoder for a list of texts (Embedder.embed_queries: cached
+        # per text): compares the noun a question counts with the noun a number in the sentence
+        # counts ("jets" / "tourists").
         self.embed = embed
 
     @property
@@ -273,17 +275,23 @@ class ExtractiveAnswerer:
         best = next(c for c in ranked if c.eligible)
         return high if verb_check(question, best) else low
 
-    def _count_match(self, q: Question, row: SentenceRow, values: list[Entity]) -> float:
-        """For "how many <noun>": how close in meaning the noun after the best-matching count is to
-        the noun asked about ("26 tourists" for "holidaymakers" is close, for "fighter jets" not).
-        1.0 when the question counts nothing named, or no embedder is at hand."""
+    def _counted_nouns(self, q: Question, row: SentenceRow, values: list[Entity]) -> list[str] | None:
+        """For "how many <noun>": the nouns the sentence's counts count ("26 tourists"); None when
+        the question counts nothing named, or no embedder is at hand (the count_match feature is
+        then 1.0)."""
         if q.expects != {"CARDINAL"} or not q.focus or self.embed is None:
-            return 1.0
-        nouns = [w for v in values if (w := _noun_after(row.text[v.end - row.start :], self.config.answer))]
-        if not nouns:
-            return 0.0
-        asked = self.embed(q.focus)
-        return max(float(self.embed(n) @ asked) for n in nouns)
+            return None
+        return [w for v in values if (w := _noun_after(row.text[v.end - row.start :], self.config.answer))]
+
+    def _count_matches(self, q: Question, counted: dict[int, list[str]]) -> dict[int, float]:
+        """count_match of each sentence (by position) from its counted nouns: how close in meaning the
+        nearest is to the noun asked about ("tourists" for "holidaymakers" is close, "fighter jets"
+        not); 0.0 when it counts nothing named. The words are embedded in one call."""
+        words = list(dict.fromkeys([q.focus, *(w for nouns in counted.values() for w in nouns)]))
+        assert self.embed is not None
+        vectors = dict(zip(words, self.embed(words)))
+        asked = vectors[q.focus]
+        return {i: max((float(vectors[n] @ asked) for n in nouns), default=0.0) for i, nouns in counted.items()}
 
     def candidates(self, request: AnswerRequest, question: Question | None = None) -> list[Candidate]:
         """Sentences of the retrieved passages with their features and scores, eligible and best first."""
@@ -309,6 +317,7 @@ class ExtractiveAnswerer:
         hard = tuple(c for c in question.constraints if c.hard)
         asked_times = stated_times(list(question.dates)) | ordinals_in(" ".join(question.ordinals))
         previous: tuple[str, float, str] = ("", 0.0, "")  # (doc id, lexical coverage, text) of the sentence before
+        counted: dict[int, list[str]] = {}  # candidate position → the nouns its counts count ("how many" questions)
         for row, vec, ents in zip(rows, vectors, evidence.entities):  # in document order
             # A place's other names count as the place ("Tokyo had offered" for "Japan offer").
             sentence_terms = [aliases.get(t, t) for t in terms(row.text)]
@@ -357,8 +366,10 @@ class ExtractiveAnswerer:
                 cons_context,
                 len(rare & present) / len(rare) if rare else 1.0,
                 float(any(v.label == question.primary for v in values)),
-                self._count_match(question, row, values),
+                1.0,  # count_match: set below, once every sentence's counted nouns are known
             ], dtype=np.float32)
+            if (nouns := self._counted_nouns(question, row, values)) is not None:
+                counted[len(out)] = nouns
             # Evidence dated to another year or month than the one asked about is never cited (Candidate.usable).
             # Its date spans and ordinals say when; a year written anywhere, inside a name too ("Nuclear
             # Deal 2016", which the tagger reads as part of a name), counts as naming the one asked.
@@ -369,9 +380,13 @@ class ExtractiveAnswerer:
             ordered = by_focus + [v for v in near if v not in by_focus] + [v for v in values if v not in near and v not in by_focus]
             if question.primary:  # a person before an organisation for "who"
                 ordered.sort(key=lambda v: v.label != question.primary)
-            c = Candidate(row, passage, vec, x, present, ordered, eligible, soft_in_story, dated_otherwise=dated_otherwise)
-            c.score = model.score(x)
-            out.append(c)
+            out.append(Candidate(row, passage, vec, x, present, ordered, eligible, soft_in_story,
+                                 dated_otherwise=dated_otherwise))
+        if counted:
+            for i, match in self._count_matches(question, counted).items():
+                out[i].features[_COUNT_MATCH] = match
+        for c in out:
+            c.score = model.score(c.features)
         return ranked(out)
 
 

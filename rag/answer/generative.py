@@ -54,7 +54,7 @@ class GenerativeAnswerer:
         self.embedder = embedder
         # Loaded now, so a broken prompt file stops the app at start, not at the first question.
         self.prompts: Prompts = load_prompts(config.prompts_dir)
-        self.extractive = ExtractiveAnswerer(config, embed=embedder.embed_query)
+        self.extractive = ExtractiveAnswerer(config, embed=embedder.embed_queries)
         self.abstain_gate = config.generation.abstain_gate if abstain_gate is None else abstain_gate
         # Rewriting a follow-up needs a capable model; the tiny local ones garble it (rule-based
         # condensing in rag.followup already made request.query standalone).

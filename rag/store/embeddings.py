@@ -35,6 +35,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # Texts per model call while holding the lock: a question waits for at most one such slice of a
 # running index update, not for the whole update.
 _SLICE = 256
+_QUERY_CACHE = 512  # query and word vectors kept by embed_queries (1.5 KB each)
 
 
 def default_model_path() -> str:
@@ -197,15 +198,26 @@ class Embedder:
             self._query_cache.clear()
 
     def embed_query(self, text: str) -> np.ndarray:
-        # Follow-ups and the eval repeat queries; a small cache saves the ~10 ms model call.
+        return self.embed_queries([text])[0]
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors of short texts, cached by text: follow-ups and the eval repeat queries, and
+        the answer step's words recur (a small cache saves the ~5-10 ms model call). The texts not
+        cached are embedded in one call: one call per word made a "how many" question's count
+        check cost 26 ms on average (52 of the 393 dev questions among the BBC stories)."""
+        found: dict[str, np.ndarray] = {}
         with self._cache_lock:
-            cached = self._query_cache.get(text)
-            if cached is not None:
-                self._query_cache.move_to_end(text)
-                return cached
-        vector = self.embed([text])[0]
-        with self._cache_lock:
-            self._query_cache[text] = vector
-            if len(self._query_cache) > 512:
-                self._query_cache.popitem(last=False)
-        return vector
+            for text in texts:
+                cached = self._query_cache.get(text)
+                if cached is not None:
+                    self._query_cache.move_to_end(text)
+                    found[text] = cached
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            vectors = self.embed(missing)
+            with self._cache_lock:
+                for text, vector in zip(missing, vectors):
+                    found[text] = self._query_cache[text] = vector
+                while len(self._query_cache) > _QUERY_CACHE:
+                    self._query_cache.popitem(last=False)
+        return np.stack([found[t] for t in texts]) if texts else np.zeros((0, self.dimension), dtype=np.float32)
