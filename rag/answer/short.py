@@ -35,10 +35,10 @@ from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
 from rag.answer.evidence import conversion, names_calendar_date, share_near, states_figure, states_year, vague
-from rag.answer.question import Question
+from rag.answer.question import MEASURE, TIME_LIKE, Question
 from rag.retrieve.context import Evidence
 from rag.schema import Citation, SentenceRow, ShortAnswer
-from rag.text.entities import NLP_LOCK, NUMERIC_LABELS, Entity, full_pipeline
+from rag.text.entities import KEPT_LABELS, NLP_LOCK, NUMERIC_LABELS, Entity, full_pipeline
 from rag.tunables import AnswerTunables
 
 
@@ -86,7 +86,7 @@ def apposed_name(q: Question, chosen: Sequence[S]) -> tuple[S, Entity] | None:
     asks about ("which consultancy": "consultancy group Capgemini", "the WRAZ-TV Fox affiliate"),
     less the question's own words. None for a question that asks for a figure or a time, or whose
     noun no answer sentence writes."""
-    if not q.focus or q.expects & (NUMERIC_LABELS | {"DATE", "TIME"}):
+    if not q.focus or q.expects & MEASURE:
         return None
     for c in chosen:
         if q.focus not in c.row.text.lower():
@@ -109,8 +109,8 @@ def apposed_name(q: Question, chosen: Sequence[S]) -> tuple[S, Entity] | None:
     return None
 
 
-# Entity labels that can be a name beside a noun; figures and dates are not ("the 2004 season").
-_NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"})
+# Entity labels that can be a name beside a noun: the kept ones but figures and dates ("the 2004 season").
+_NAME_LABELS = KEPT_LABELS - NUMERIC_LABELS - TIME_LIKE
 
 
 def _names_beside(noun):
