@@ -277,6 +277,21 @@ def test_the_short_answer_is_the_name_the_article_writes_beside_the_noun_asked_a
     assert _short("Which Ohio Fox affiliate dropped the show?", station) == "KXLV-TV"
 
 
+def test_the_name_rule_parses_a_sentence_once():
+    from rag.answer import short
+    from rag.answer.question import analyse
+
+    # Asked again (or another question about the same noun), the answer sentence is not parsed again.
+    deal = _valued("The stake was sold through brokers Halvern Lane to a pension fund.", (), score=2.0)
+    question = analyse("Which brokers sold the stake?")
+    before = short._tagged.cache_info()
+    first, second = short.apposed_name(question, [deal]), short.apposed_name(question, [deal])
+    after = short._tagged.cache_info()
+    assert first is not None and second == first
+    assert deal.row.text[first[1].start - deal.row.start : first[1].end - deal.row.start] == "Halvern Lane"
+    assert after.misses - before.misses <= 1 and after.hits - before.hits >= 1
+
+
 def test_no_name_beside_the_noun_leaves_the_typed_values_to_answer():
     from rag.answer.extractive import question_terms
     from rag.answer.question import analyse

@@ -31,7 +31,7 @@ RELIABLE = MEASURE | {"PERSON", "GPE", "NORP"}
 # Constraint kinds. A name must be in the story; a place may be named by an alias; a year or a
 # figure must be stated as such.
 NAME, PLACE, YEAR, VALUE = "name", "place", "year", "value"
-_PLACE_LABELS = {"GPE", "NORP", "LOC"}
+PLACE_LABELS = frozenset({"GPE", "NORP", "LOC"})  # where a thing is, or whose it is: a country, a city, a nationality
 _NAME_LABELS = {"PERSON", "ORG", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"}
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)s?\b")
 # Nouns that only say "a name of": "what is the name of the company" asks about the company.
@@ -273,7 +273,7 @@ def _constraints(doc, focus) -> list[Constraint]:
             digits = tuple(re.findall(r"\d[\d.,]*\d|\d", ent.text))
             if digits:
                 out.append(Constraint(ent.text, VALUE, digits))
-        elif ent.label_ in _PLACE_LABELS and toks:
+        elif ent.label_ in PLACE_LABELS and toks:
             out.append(Constraint(ent.text, PLACE, tuple(t.lower_ for t in toks), ent.label_))
         elif ent.label_ in _NAME_LABELS and toks:
             out.append(Constraint(ent.text, NAME, tuple(t.lower_ for t in toks), ent.label_))

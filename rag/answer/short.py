@@ -32,14 +32,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Protocol, TypeVar
+from functools import lru_cache
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from rag.answer.evidence import conversion, names_calendar_date, share_near, states_figure, states_year, vague
-from rag.answer.question import MEASURE, TIME_LIKE, Question
+from rag.answer.question import MEASURE, PLACE_LABELS, TIME_LIKE, Question
 from rag.retrieve.context import Evidence
 from rag.schema import Citation, SentenceRow, ShortAnswer
 from rag.text.entities import KEPT_LABELS, NLP_LOCK, NUMERIC_LABELS, Entity, full_pipeline
 from rag.tunables import AnswerTunables
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
+
+
+# Sentences whose parse is kept: a parse of a news sentence is a few kilobytes, and only answer
+# sentences that write the question's noun are parsed (36 of 322 dev questions, 2026-12-07).
+TAGGED_MEMO_MAX = 1024
 
 
 class ValuedSentence(Protocol):
@@ -91,9 +100,7 @@ def apposed_name(q: Question, chosen: Sequence[S]) -> tuple[S, Entity] | None:
     for c in chosen:
         if q.focus not in c.row.text.lower():
             continue  # the cheap test first: most answers need no parse
-        with NLP_LOCK:  # tags, lemmas and entity types; no dependency parse is read
-            doc = full_pipeline()(c.row.text, disable=["parser"])
-        for noun in doc:
+        for noun in _tagged(c.row.text):
             if noun.lemma_.lower() != q.focus or noun.pos_ not in ("NOUN", "PROPN") or _hyphenated(noun):
                 continue
             for span in _names_beside(noun):
@@ -107,6 +114,14 @@ def apposed_name(q: Question, chosen: Sequence[S]) -> tuple[S, Entity] | None:
                     label = words[0].ent_type_ if words[0].ent_type_ in _NAME_LABELS else "PROPN"
                     return c, Entity(c.row.start + start, c.row.start + end, label)
     return None
+
+
+@lru_cache(maxsize=TAGGED_MEMO_MAX)
+def _tagged(sentence: str) -> Doc:
+    """The sentence's tags, lemmas and entity types (no dependency parse is read), once per
+    sentence: a question asked again, or another question about the same noun, parses nothing."""
+    with NLP_LOCK:
+        return full_pipeline()(sentence, disable=["parser"])
 
 
 # Entity labels that can be a name beside a noun: the kept ones but figures and dates ("the 2004 season").
@@ -125,7 +140,7 @@ def _names_beside(noun):
         after += 1
     if after < len(doc) and _is_name(doc[after]):
         yield _name_run(doc, after, 1)
-    if noun.i > 0 and _is_name(doc[noun.i - 1]) and doc[noun.i - 1].ent_type_ not in ("GPE", "NORP", "LOC"):
+    if noun.i > 0 and _is_name(doc[noun.i - 1]) and doc[noun.i - 1].ent_type_ not in PLACE_LABELS:
         yield _name_run(doc, noun.i - 1, -1)
 
 
