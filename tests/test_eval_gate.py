@@ -7,6 +7,7 @@ Floors and their rationale: eval/README.md, "Quality gate". Raise them when the 
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 import pytest
@@ -14,6 +15,7 @@ from conftest import SEEDS
 
 from rag.eval import CONFIGS, load_gold, run_config
 from rag.eval.gold import GOLD
+from rag.eval.metrics import aggregate
 
 # Re-based at commit 30d732e (see eval/README.md, "Quality gate"): the answer step is now fitted on
 # the dev questions; the earlier floors measured hand rules partly drawn from gold questions' wording.
@@ -88,13 +90,21 @@ def test_every_gold_question_was_asked_with_its_history(gate_result):
 HAYSTACK_FLOORS = {
     "gold-bbc": {"hit@5": 0.93, "fact_recall": 0.64, "all_facts": 0.60, "gold_cited": 0.87, "abstain_recall": 0.47,
                  "short_exact": 0.30},  # short answers: 50 single-fact questions, 0.34 measured at ac534cc
-    "bbc-test": {"hit@5": 0.96, "fact_recall": 0.72, "all_facts": 0.70, "gold_cited": 0.91, "abstain_recall": 0.48,
-                 "short_exact": 0.50},  # 55 single-fact questions, 0.545 measured
+    # The test half's first 86 questions (ids before "j"), on which the floors above were measured.
+    "bbc-test-first86": {"hit@5": 0.96, "fact_recall": 0.72, "all_facts": 0.70, "gold_cited": 0.91,
+                         "abstain_recall": 0.48, "short_exact": 0.50},  # 55 single-fact questions, 0.545 measured
+    # All 234 since 629a7ee (148 questions by new writers): measured at 629a7ee (fact recall 0.693,
+    # all facts 0.667, gold cited 0.867, abstention 0.417, refused 0.113, short 0.515 on 134
+    # single-fact questions, hit@5 1.0) minus two answerable questions and one unanswerable.
+    "bbc-test": {"hit@5": 0.98, "fact_recall": 0.68, "all_facts": 0.65, "gold_cited": 0.85, "abstain_recall": 0.40,
+                 "short_exact": 0.50},
 }
 HAYSTACK_CEILINGS = {
     "gold-bbc": {"false_refusal": 0.05, "errors": 0},
-    "bbc-test": {"false_refusal": 0.09, "errors": 0},
+    "bbc-test-first86": {"false_refusal": 0.09, "errors": 0},
+    "bbc-test": {"false_refusal": 0.13, "errors": 0},
 }
+FIRST_TEST_IDS = ("a", "b", "c")  # the test half's first 86 questions: a..., b..., c...
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +124,9 @@ def haystack_results(tmp_path_factory, embedder):
                             benchmark=name, progress=False)
         assert result.status == "ok", result.note
         out[name] = result
+    first = [score for score in out["bbc-test"].scores if score.id.startswith(FIRST_TEST_IDS)]
+    assert len(first) == 86
+    out["bbc-test-first86"] = dataclasses.replace(out["bbc-test"], scores=first, overall=aggregate(first))
     return out
 
 
