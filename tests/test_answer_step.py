@@ -275,6 +275,8 @@ def test_the_short_answer_is_the_name_the_article_writes_beside_the_noun_asked_a
     assert _short("Which consultancy carried out the poll of voters?", survey, other) == "Vantrel"
     station = _valued("The KXLV-TV Fox affiliate in Ohio was the only station to drop the show.", (), score=2.0)
     assert _short("Which Ohio Fox affiliate dropped the show?", station) == "KXLV-TV"
+    museum = _valued("The researchers showed their work at the Hallam Museum in Leeds last week.", (), score=2.0)
+    assert _short("At which Leeds museum did the researchers show their work?", museum) == "Hallam Museum"
 
 
 def test_the_name_rule_parses_a_sentence_once():

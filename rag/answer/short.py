@@ -107,7 +107,7 @@ def apposed_name(q: Question, chosen: Sequence[S]) -> tuple[S, Entity] | None:
                 words = [t for t in span if not t.is_punct and t.tag_ != "POS"]  # "Sykes's," → Sykes
                 while words and words[0].lower_ in q.words:
                     words.pop(0)
-                while words and words[-1].lower_ in q.words:
+                while words and words[-1].lower_ in q.words and words[-1].i != noun.i:
                     words.pop()
                 if words:
                     start, end = words[0].idx, words[-1].idx + len(words[-1].text)
@@ -131,9 +131,10 @@ _NAME_LABELS = KEPT_LABELS - NUMERIC_LABELS - TIME_LIKE
 def _names_beside(noun):
     """Name spans written beside `noun` in its parse: after it, over at most one more common noun
     ("consultancy group Capgemini", "auctioneers Cooper Owen"), then before it ("the WRAZ-TV Fox
-    affiliate"). A name is a run of proper nouns or tokens the tagger put in a name entity; tokens
-    joined without a space ("WRAZ-TV") stay together. A place or nationality before the noun says
-    where the thing is from, not what it is called ("U.S. movie theaters")."""
+    affiliate"), with the noun itself when the name ends in it ("the Science Museum"). A name is a
+    run of proper nouns or tokens the tagger put in a name entity; tokens joined without a space
+    ("WRAZ-TV") stay together. A place or nationality before the noun says where the thing is from,
+    not what it is called ("U.S. movie theaters")."""
     doc = noun.doc
     after = noun.i + 1
     if after < len(doc) and doc[after].pos_ == "NOUN" and not _is_name(doc[after]):
@@ -141,7 +142,9 @@ def _names_beside(noun):
     if after < len(doc) and _is_name(doc[after]):
         yield _name_run(doc, after, 1)
     if noun.i > 0 and _is_name(doc[noun.i - 1]) and doc[noun.i - 1].ent_type_ not in PLACE_LABELS:
-        yield _name_run(doc, noun.i - 1, -1)
+        run = _name_run(doc, noun.i - 1, -1)
+        # A capitalised noun is part of the name ("the Science Museum" for "which museum").
+        yield doc[run.start : noun.i + 1] if _is_name(noun) and noun.text[:1].isupper() else run
 
 
 def _hyphenated(noun) -> bool:
