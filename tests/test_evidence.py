@@ -197,6 +197,14 @@ def test_counts_days_and_sums_are_not_ages(sentence):
     assert not analyse("How long is the race?").age
 
 
+def test_an_age_is_no_answer_to_when():
+    # The tagger reads "29-year-old" as a date; asked when, only the month is a time.
+    sentence = "The 29-year-old had a kidney transplant in July 2004."
+    values = [sentence[v.start : v.end] for v in answer_values(analyse("When did the winger have his transplant?"),
+                                                                  sentence, 0, _tag(sentence))]
+    assert values == ["July 2004"], values
+
+
 def test_an_age_next_to_another_persons_name_is_not_the_age_asked_for():
     sentence = "The 19-year-old Tom Harris beat Peter Walsh in the final."
     ents = _tag(sentence)

@@ -229,6 +229,8 @@ def answer_values(q: Question, sentence: str, offset: int, entities: list[Entity
                 continue
         if e.label == "CARDINAL" and text.lower() == "one" and sentence[e.end - offset :].startswith(" of "):
             continue  # "One of the few ministers": a part of a group, not a count
+        if e.label == "DATE" and not q.age and _AGE_IN.fullmatch(text):
+            continue  # "the 29-year-old" is someone's age, not a time
         if q.exact and e.label in NUMERIC_LABELS and not any(ch.isdigit() for ch in text):
             continue  # "billions of dollars" is no exact total
         if q.age:
