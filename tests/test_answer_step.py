@@ -266,6 +266,14 @@ def test_the_short_answer_to_who_is_a_person_and_to_on_what_date_a_calendar_date
     assert _short("On what date did the club last knock Rovers out of the cup?", cup) == "16 January 1996"
 
 
+def test_how_much_with_a_verb_of_paying_is_answered_by_the_amount():
+    # "How much" may ask for a share or a quantity, but "pay" asks for money: the share stands
+    # nearer the question's words, the amount answers.
+    deal = _valued("The brewer is to pay 481m yuan for a 33% holding in the Harbin firm.", ("481m yuan", "33%"),
+                   score=2.0, labels=("MONEY", "PERCENT"))
+    assert _short("How much is the brewer to pay for its holding in the Harbin firm?", deal) == "481m yuan"
+
+
 def test_the_short_answer_is_the_name_the_article_writes_beside_the_noun_asked_about():
     # Real spaCy parses. The name beside "consultancy" wins over a typed value elsewhere, and over
     # a sentence with no value the tagger found; a name glued by a hyphen stays whole.

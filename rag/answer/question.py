@@ -97,7 +97,8 @@ def _types_data() -> dict:
 
 
 @lru_cache(maxsize=1)
-def _money_verbs() -> frozenset[str]:
+def money_verbs() -> frozenset[str]:
+    """Verbs whose object is an amount of money ("pay", "cost", "charge")."""
     return frozenset(_types_data()["_verbs"]["MONEY"])
 
 
@@ -253,7 +254,7 @@ def _expected(wh: str, wh_tok, focus) -> frozenset[str]:
                 if len(named) == 1:  # "the percentage rise"
                     return named
         return types
-    if wh == "what" and wh_tok.head.lemma_.lower() in _money_verbs() and wh_tok.dep_ in ("dobj", "attr", "npadvmod"):
+    if wh == "what" and wh_tok.head.lemma_.lower() in money_verbs() and wh_tok.dep_ in ("dobj", "attr", "npadvmod"):
         return frozenset({"MONEY"})  # "what will it cost", "what did they pay"
     return frozenset()
 

@@ -17,7 +17,8 @@ Otherwise it is one of the answer values the evidence step found in the answer's
    "millions"), a figure before a name for a measure or a time, a year when a year is asked for,
    a calendar date ("16 January 1996", not "Friday" or "45 years ago") when a date is. An amount
    in brackets after another is its conversion, never the answer.
-2. The type the question most likely asks for: a person for "who", a place for "where".
+2. The type the question most likely asks for: a person for "who", a place for "where", an
+   amount of money for "how much did they pay".
 3. How many of the question's words stand beside it, within `AnswerTunables.short_near_words`
    words either side: the answer sits among what the question asks about ("The ferry was built at
    the Harland yard in Belfast" for "In which Belfast shipyard was the ferry built?"), while the
@@ -36,7 +37,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from rag.answer.evidence import conversion, names_calendar_date, share_near, states_figure, states_year, vague
-from rag.answer.question import MEASURE, PLACE_LABELS, TIME_LIKE, Question
+from rag.answer.question import MEASURE, PLACE_LABELS, TIME_LIKE, Question, money_verbs
 from rag.retrieve.context import Evidence
 from rag.schema import Citation, SentenceRow, ShortAnswer
 from rag.text.entities import KEPT_LABELS, NLP_LOCK, NUMERIC_LABELS, Entity, full_pipeline
@@ -79,15 +80,27 @@ def pick_short(q: Question, q_terms: set[str], chosen: Sequence[S], voters: Sequ
         for key in {value_key(c.row, v) for v in c.values}:
             votes[key] = votes.get(key, 0.0) + weight
 
+    likely = likely_label(q)
+
     def order(option: tuple[int, S, int, Entity]) -> tuple[int, bool, float, float, int, int]:
         rank, c, i, v = option
         near = share_near(c.row.text, c.row.start, v, q_terms, tunables.short_near_words)
-        return (precision(q, c.row, v), v.label == q.primary, near, votes.get(value_key(c.row, v), 0.0), -rank, -i)
+        return (precision(q, c.row, v), v.label == likely, near, votes.get(value_key(c.row, v), 0.0), -rank, -i)
 
     options = [(rank, c, i, v) for rank, c in enumerate(chosen) for i, v in enumerate(c.values)
                if not conversion(c.row.text, c.row.start, v, c.values)]
     _, c, _, v = max(options, key=order)
     return c, v
+
+
+def likely_label(q: Question) -> str:
+    """The type the answer most likely has: the question's primary type ("who": a person), or an
+    amount of money for "how much" asked with a verb of paying ("How much is the firm to pay?",
+    where a share or a quantity could otherwise answer). Only the direct answer reads this, so
+    which sentences answer does not change."""
+    if not q.primary and q.wh == "how" and "MONEY" in q.expects and set(q.verbs) & money_verbs():
+        return "MONEY"
+    return q.primary
 
 
 def apposed_name(q: Question, chosen: Sequence[S]) -> tuple[S, Entity] | None:
@@ -216,4 +229,4 @@ def value_key(row: SentenceRow, v: Entity) -> str:
     return " ".join(row.text[v.start - row.start : v.end - row.start].lower().split())
 
 
-__all__ = ["pick_short", "apposed_name", "precision", "is_vague", "short_answer", "value_key"]
+__all__ = ["pick_short", "likely_label", "apposed_name", "precision", "is_vague", "short_answer", "value_key"]
