@@ -70,7 +70,8 @@ bench: setup
 # Refit the answer step on the dev questions: reproduces rag/data/answer_model.json (the decision
 # model refitted, the sentence ranker kept; eval/README.md, "How the answer step is fitted"). The
 # shipped file was fitted on the first 329 BBC dev questions; the 150 added on 2026-12-08 are for
-# the next fit (refits on all 479 did not pass the quality gate: eval/results/2026-12-08_*.md).
+# the next fit (refits on all 479 did not pass the quality gate:
+# eval/results/2026-12-08_more-questions-and-refits.md).
 # Needs the BBC copy in ../shared.
 fit: setup
 	$(PY) scripts/fit_answer_model.py --keep-ranker --bbc-questions 329
