@@ -32,7 +32,7 @@ RELIABLE = MEASURE | {"PERSON", "GPE", "NORP"}
 # figure must be stated as such.
 NAME, PLACE, YEAR, VALUE = "name", "place", "year", "value"
 PLACE_LABELS = frozenset({"GPE", "NORP", "LOC"})  # where a thing is, or whose it is: a country, a city, a nationality
-_NAME_LABELS = {"PERSON", "ORG", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"}
+NAME_LABELS = frozenset({"PERSON", "ORG", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"})  # what has a proper name
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)s?\b")
 # Nouns that only say "a name of": "what is the name of the company" asks about the company.
 _GENERIC_HEADS = {"name", "title", "identity", "kind", "type", "sort"}
@@ -276,7 +276,7 @@ def _constraints(doc, focus) -> list[Constraint]:
                 out.append(Constraint(ent.text, VALUE, digits))
         elif ent.label_ in PLACE_LABELS and toks:
             out.append(Constraint(ent.text, PLACE, tuple(t.lower_ for t in toks), ent.label_))
-        elif ent.label_ in _NAME_LABELS and toks:
+        elif ent.label_ in NAME_LABELS and toks:
             out.append(Constraint(ent.text, NAME, tuple(t.lower_ for t in toks), ent.label_))
     # Proper nouns the recogniser missed ("Xiluodu", "Metrovias"), the sentence's first word aside.
     for t in doc:

@@ -37,10 +37,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from rag.answer.evidence import conversion, names_calendar_date, share_near, states_figure, states_year, vague
-from rag.answer.question import MEASURE, PLACE_LABELS, TIME_LIKE, Question, money_verbs
+from rag.answer.question import MEASURE, NAME_LABELS, PLACE_LABELS, Question, money_verbs
 from rag.retrieve.context import Evidence
 from rag.schema import Citation, SentenceRow, ShortAnswer
-from rag.text.entities import KEPT_LABELS, NLP_LOCK, NUMERIC_LABELS, Entity, full_pipeline
+from rag.text.entities import NLP_LOCK, Entity, full_pipeline
 from rag.tunables import AnswerTunables
 
 if TYPE_CHECKING:
@@ -117,16 +117,23 @@ def apposed_name(q: Question, chosen: Sequence[S]) -> tuple[S, Entity] | None:
             if noun.lemma_.lower() != q.focus or noun.pos_ not in ("NOUN", "PROPN") or _hyphenated(noun):
                 continue
             for span in _names_beside(noun):
-                words = [t for t in span if not t.is_punct and t.tag_ != "POS"]  # "Sykes's," → Sykes
-                while words and words[0].lower_ in q.words:
-                    words.pop(0)
-                while words and words[-1].lower_ in q.words and words[-1].i != noun.i:
-                    words.pop()
-                if words:
+                if words := _less_question_words(span, q, noun):
                     start, end = words[0].idx, words[-1].idx + len(words[-1].text)
-                    label = words[0].ent_type_ if words[0].ent_type_ in _NAME_LABELS else "PROPN"
+                    label = words[0].ent_type_ if words[0].ent_type_ in _NAMING_LABELS else "PROPN"
                     return c, Entity(c.row.start + start, c.row.start + end, label)
     return None
+
+
+def _less_question_words(span, q: Question, noun) -> list:
+    """The span's words without punctuation ("Sykes's," → Sykes) and without the question's own
+    words at either end ("Fox" of "the KXLV-TV Fox affiliate" when the question says "Fox
+    affiliate"), but the asked-for noun itself when it ends the name ("Science Museum")."""
+    words = [t for t in span if not t.is_punct and t.tag_ != "POS"]
+    while words and words[0].lower_ in q.words:
+        words.pop(0)
+    while words and words[-1].lower_ in q.words and words[-1].i != noun.i:
+        words.pop()
+    return words
 
 
 @lru_cache(maxsize=TAGGED_MEMO_MAX)
@@ -137,8 +144,8 @@ def _tagged(sentence: str) -> Doc:
         return full_pipeline()(sentence, disable=["parser"])
 
 
-# Entity labels that can be a name beside a noun: the kept ones but figures and dates ("the 2004 season").
-_NAME_LABELS = KEPT_LABELS - NUMERIC_LABELS - TIME_LIKE
+# Entity labels that can be a name beside a noun: names and places, not figures or dates ("the 2004 season").
+_NAMING_LABELS = NAME_LABELS | PLACE_LABELS
 
 
 def _names_beside(noun):
@@ -169,7 +176,7 @@ def _hyphenated(noun) -> bool:
 
 
 def _is_name(token) -> bool:
-    return token.pos_ == "PROPN" or (token.ent_type_ in _NAME_LABELS and token.pos_ not in ("DET", "PUNCT", "ADP", "CCONJ"))
+    return token.pos_ == "PROPN" or (token.ent_type_ in _NAMING_LABELS and token.pos_ not in ("DET", "PUNCT", "ADP", "CCONJ"))
 
 
 def _name_run(doc, i: int, step: int):
